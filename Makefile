@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make up` runs the platform, `make test` passes the tests.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
+PYTEST_ARGS ?=
+
+.PHONY: tools up down status test lint unit integration e2e reliability bench clean
+
+# uv from PyPI when it is missing, then the locked environment (a no-op when nothing changed).
+tools:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet --user uv || \
+		python3 -m pip install --quiet --user --break-system-packages uv
+	@$(UV) sync --frozen --quiet
+
+up: tools
+	$(UV) run hookline up
+
+down: tools
+	$(UV) run hookline down
+
+status: tools
+	$(UV) run hookline infra status
+
+lint: tools
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+unit: tools
+	$(UV) run pytest tests/unit $(PYTEST_ARGS)
+
+integration: tools
+	$(UV) run pytest tests/integration $(PYTEST_ARGS)
+
+e2e: tools
+	$(UV) run pytest tests/e2e $(PYTEST_ARGS)
+
+reliability: tools
+	$(UV) run pytest tests/reliability $(PYTEST_ARGS)
+
+# Lint first, then every suite in one pytest run so the servers start once.
+test: lint
+	$(UV) run pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
+
+clean: down
+	rm -rf .hookline .venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Kafka helpers: waiting for the broker, creating Hookline's topics, and producer defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from hookline.topics import TOPICS, TopicSpec
+
+log = structlog.get_logger(__name__)
+
+
+async def wait_for_kafka(bootstrap: str, timeout: float = 60.0) -> None:
+    """Returns once the broker answers metadata requests; raises TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except (KafkaError, OSError) as exc:
+            last = exc
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last}")
+
+
+async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] = TOPICS) -> list[str]:
+    """Creates the topics that are missing; returns the names it created. Safe to run again."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        created: list[str] = []
+        for spec in missing:
+            try:
+                await admin.create_topics([NewTopic(spec.name, spec.partitions, 1, topic_configs=dict(spec.config))])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        await admin.close()
+
+
+def producer_options(**overrides: Any) -> dict[str, Any]:
+    """Durable, idempotent producing: acks from all replicas, no duplicates from client retries."""
+    options: dict[str, Any] = {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "compression_type": None,
+    }
+    options.update(overrides)
+    return options
+
+
+async def start_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_options(**overrides))
+    await producer.start()
+    return producer
+
+
+async def kafka_reachable(bootstrap: str) -> bool:
+    """One metadata round trip; what `/readyz` asks of Kafka."""
+    try:
+        await wait_for_kafka(bootstrap, timeout=2.0)
+    except TimeoutError:
+        return False
+    return True

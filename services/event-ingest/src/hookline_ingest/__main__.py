@@ -1,0 +1,19 @@
+"""`python -m hookline_ingest [--port N]`: runs the event-ingest service in the foreground."""
+
+from __future__ import annotations
+
+from hookline.serving import parse_port, serve
+from hookline.settings import load_settings
+from hookline_ingest.app import create_app
+
+DEFAULT_PORT = 8001
+
+
+def main(argv: list[str] | None = None) -> None:
+    port = parse_port("hookline run event-ingest", DEFAULT_PORT, argv)
+    settings = load_settings()
+    serve(create_app(settings), port=port, settings=settings)
+
+
+if __name__ == "__main__":
+    main()
