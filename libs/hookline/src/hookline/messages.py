@@ -101,7 +101,10 @@ class DeliveryTask(msgspec.Struct, kw_only=True):
     webhook_id: str
     organization_id: str
     event: EventEnvelope
+    # Attempt number within this round (a replay or manual retry starts a new round at 1)...
     attempt: int = 1
+    # ...and attempts recorded in earlier rounds, so recorded attempt numbers keep counting up.
+    prior_attempts: int = 0
     reason: DeliveryReason = "event"
     # Unix seconds before which the task must not be attempted (retry tiers hold it until then).
     not_before: float = 0.0

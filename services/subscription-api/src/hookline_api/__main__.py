@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookline.serving import parse_port, serve
+from hookline.serving import parse_args, serve
 from hookline.settings import load_settings
 from hookline_api.app import create_app
 
@@ -10,9 +10,9 @@ DEFAULT_PORT = 8000
 
 
 def main(argv: list[str] | None = None) -> None:
-    port = parse_port("hookline run subscription-api", DEFAULT_PORT, argv)
+    host, port = parse_args("hookline run subscription-api", DEFAULT_PORT, argv)
     settings = load_settings()
-    serve(create_app(settings), port=port, settings=settings)
+    serve(create_app(settings), host=host, port=port, settings=settings)
 
 
 if __name__ == "__main__":
