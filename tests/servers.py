@@ -99,11 +99,15 @@ def start_servers() -> Iterator[Servers]:
 def _containers() -> Iterator[Servers]:
     import asyncio
 
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mongodb import MongoDbContainer
 
-    with KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka, MongoDbContainer("mongo:8") as mongo:
+    # testcontainers' KafkaContainer drives Confluent's images; 8.0 is Apache Kafka 4.0 in KRaft mode.
+    with (
+        KafkaContainer("confluentinc/cp-kafka:8.0.0").with_kraft() as kafka,
+        MongoDbContainer("mongo:8") as mongo,
+    ):
         bootstrap = kafka.get_bootstrap_server()
-        url = test_database_url(mongo.get_connection_url() + "/hookline?authSource=admin")
+        url = test_database_url(mongo.get_connection_url() + "/?authSource=admin")
         asyncio.run(prepare(bootstrap, url))
         yield Servers(bootstrap, url)

@@ -62,3 +62,14 @@ async def test_every_hookline_topic_exists_with_its_partitions(servers: Servers)
 
 async def test_creating_topics_again_changes_nothing(servers: Servers) -> None:
     assert await kafka.ensure_topics(servers.kafka_bootstrap) == []
+
+
+def test_a_second_infra_up_finds_the_servers_running(servers: Servers) -> None:
+    if servers.stack is None:
+        pytest.skip("only the local stack is started by Hookline's own scripts")
+    layout = servers.stack.layout
+    before = {name: layout.pid_file(name).read_text() for name in ("kafka", "mongo")}
+    servers.stack.up()
+    after = {name: layout.pid_file(name).read_text() for name in ("kafka", "mongo")}
+    assert before == after
+    assert servers.stack.status() == {"kafka": True, "mongo": True}
