@@ -2,60 +2,35 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from hookline_cli.services import SERVICES
-from tests.servers import SERVICE_PORT_BASE, Servers
+from tests.platform import Platform
+from tests.servers import TEST_STATE, Servers
 
 pytestmark = pytest.mark.e2e
 
-TEST_PORTS = {name: SERVICE_PORT_BASE + i for i, name in enumerate(SERVICES)}
-
 
 @pytest.fixture(scope="module")
-def running_services(servers: Servers) -> Iterator[dict[str, int]]:
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "hookline_cli.main", "run", name, "--port", str(port)],
-            env=servers.env(HOOKLINE_MASTER_KEY="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
-        )
-        for name, port in TEST_PORTS.items()
-    ]
+def platform(servers: Servers) -> Iterator[Platform]:
+    running = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "e2e-health")
     try:
-        yield TEST_PORTS
+        running.start_all()
+        yield running
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
-
-
-def wait_ready(port: int, timeout: float = 60.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    last: httpx.Response | None = None
-    while time.monotonic() < deadline:
-        try:
-            last = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-            if last.status_code == 200:
-                return last
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"port {port} not ready: {last and last.text}")
+        running.stop_all()
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-def test_each_service_is_ready_when_both_servers_answer(running_services: dict[str, int], name: str) -> None:
-    port = running_services[name]
-    ready = wait_ready(port)
-    assert ready.json() == {"status": "ready", "checks": {"mongo": True, "kafka": True}}
-    assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
-    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics")
+def test_each_service_is_ready_when_both_servers_answer(platform: Platform, name: str) -> None:
+    ready = httpx.get(f"{platform.url(name)}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert httpx.get(f"{platform.url(name)}/healthz").json() == {"status": "ok"}
+    metrics = httpx.get(f"{platform.url(name)}/metrics")
     assert metrics.status_code == 200
     assert "python_info" in metrics.text

@@ -1,0 +1,105 @@
+"""The four services as separate OS processes for end-to-end and reliability tests: start, kill, restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from hookline_cli.services import SERVICES
+from tests.servers import SERVICE_PORT_BASE, Servers
+
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="  # base64 of 32 bytes, tests only
+
+
+@dataclass
+class Platform:
+    """Services started as `hookline run NAME --port N` children, logs under `log_dir`."""
+
+    servers: Servers
+    log_dir: Path
+    env_overrides: Mapping[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return self.servers.env(
+            HOOKLINE_MASTER_KEY=TEST_MASTER_KEY,
+            HOOKLINE_ALLOW_PRIVATE_TARGETS="true",
+            HOOKLINE_LOG_LEVEL="info",
+            **self.env_overrides,
+        )
+
+    def start(self, name: str, *, service: str | None = None, port: int | None = None) -> int:
+        """Starts `service` (default: `name`) under the label `name`; returns its port."""
+        service = service or name
+        if port is None:
+            port = SERVICE_PORT_BASE + list(SERVICES).index(service) if name == service else free_port()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "hookline_cli.main", "run", service, "--port", str(port)],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.ports[name] = port
+        return port
+
+    def start_all(self) -> None:
+        for name in SERVICES:
+            self.start(name)
+        for name in SERVICES:
+            self.wait_ready(name)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def wait_ready(self, name: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited with {proc.returncode}; see {self.log_dir / name}.log")
+            try:
+                answer = httpx.get(f"{self.url(name)}/readyz", timeout=5)
+                if answer.status_code == 200:
+                    return
+                last = answer.text
+            except httpx.TransportError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise AssertionError(f"{name} not ready after {timeout:.0f}s: {last}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.kill(proc.pid, sig)
+            proc.wait(timeout=60)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
