@@ -6,7 +6,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: tools up down status test lint unit integration e2e reliability bench clean
+.PHONY: tools up down status test lint unit integration e2e reliability bench bench-scaling clean
 
 # uv from PyPI when it is missing, then the locked environment (a no-op when nothing changed).
 tools:
@@ -44,6 +44,14 @@ reliability: tools
 # Lint first, then every suite in one pytest run so the servers start once.
 test: lint
 	$(UV) run pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
+
+# The whole platform as separate processes, measured; prints a table and a last line of JSON.
+bench: tools
+	$(UV) run python bench/run.py
+
+# The same with two dispatcher processes, to show dispatchers scale out.
+bench-scaling: tools
+	$(UV) run python bench/run.py --dispatchers 2
 
 clean: down
 	rm -rf .hookline .venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,267 @@
+"""`make bench`: the whole platform as separate processes on real Kafka and MongoDB, measured end to end.
+
+Prints a table, then one last line of JSON, also written to bench/results/latest.json:
+{"deliveries_per_s", "baseline_per_s", "ratio", "p50_ms", "p99_ms", "fanout_10k_s"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HOOKLINE_TEST_SLOT", "8")
+
+import httpx
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.baseline import baseline_per_s
+from hookline import documents, kafka, mongo, signing, topics, webhooks
+from hookline.ids import new_id
+from hookline.messages import ProducerEvent, SigningKey
+from hookline.secret_box import SecretBox
+from tests.platform import TEST_MASTER_KEY, Platform, free_port
+from tests.servers import TEST_STATE, Servers, start_servers
+
+EVENT_TYPE = "bench.event"
+
+
+async def make_tenant(servers: Servers, receiver_url: str, webhook_count: int) -> str:
+    """An organization, its event type, and `webhook_count` webhooks to the receiver, as the API would."""
+    client = mongo.connect(servers.mongo_url)
+    db = mongo.database(client)
+    box = SecretBox(TEST_MASTER_KEY)
+    org = new_id("org")
+    now = datetime.now(UTC)
+    await db[documents.ORGANIZATIONS].insert_one({"_id": org, "name": "bench", "created_at": now})
+    await db[documents.EVENT_TYPES].insert_one(
+        {
+            "_id": new_id("et"),
+            "organization_id": org,
+            "name": EVENT_TYPE,
+            "description": "",
+            "schema": None,
+            "created_at": now,
+        }
+    )
+    hooks = []
+    for i in range(webhook_count):
+        wid = new_id("wh")
+        secret = signing.generate_secret("standard")
+        hooks.append(
+            webhooks.Webhook(
+                id=wid,
+                organization_id=org,
+                url=f"{receiver_url}/h{i % 100}",
+                events=[EVENT_TYPE],
+                signing_keys=[SigningKey(sealed=box.seal(secret, context=wid))],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    for start in range(0, len(hooks), 1000):
+        await db[documents.WEBHOOKS].insert_many([webhooks.to_document(h) for h in hooks[start : start + 1000]])
+    producer = await kafka.start_producer(servers.kafka_bootstrap, linger_ms=20)
+    try:
+        futures = [
+            await producer.send(topics.ENDPOINTS, msgspec.json.encode(webhooks.to_config(h)), key=h.id.encode())
+            for h in hooks
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+        await client.close()
+    return org
+
+
+def event_bytes(org: str, i: int) -> bytes:
+    event = ProducerEvent(type=EVENT_TYPE, organization_id=org, data={"i": i, "t0": time.time()})
+    return msgspec.json.encode(event)
+
+
+async def receiver_stats(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        stats: dict[str, Any] = (await client.get(f"{url}/stats")).json()
+        return stats
+
+
+async def reset_receiver(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{url}/reset")
+
+
+async def saturate(servers: Servers, org: str, receiver: str, fanout: int, seconds: float, warmup: float) -> float:
+    """Deliveries per second while producers keep a backlog in front of the pipeline."""
+    producer = await kafka.start_producer(servers.kafka_bootstrap, linger_ms=10)
+    stop = asyncio.Event()
+    produced = 0
+
+    async def produce() -> None:
+        nonlocal produced
+        while not stop.is_set():
+            delivered = (await receiver_stats(receiver))["count"]
+            # Keep about 20,000 deliveries of backlog: saturation without an unbounded queue.
+            room = 20_000 - (produced * fanout - delivered)
+            for _ in range(max(0, room // fanout)):
+                await producer.send(topics.INGEST, event_bytes(org, produced), key=org.encode())
+                produced += 1
+            await producer.flush()
+            await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(produce())
+    try:
+        await asyncio.sleep(warmup)
+        start = await receiver_stats(receiver)
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        end = await receiver_stats(receiver)
+        rate = (end["count"] - start["count"]) / (time.monotonic() - t0)
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+    return float(rate)
+
+
+async def drain(receiver: str, quiet_seconds: float = 3.0, timeout: float = 300.0) -> None:
+    """Waits until the receiver has seen nothing new for `quiet_seconds`."""
+    deadline = time.monotonic() + timeout
+    last, still_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = (await receiver_stats(receiver))["count"]
+        if count != last:
+            last, still_since = count, time.monotonic()
+        elif time.monotonic() - still_since >= quiet_seconds:
+            return
+        await asyncio.sleep(0.25)
+
+
+async def latency(servers: Servers, org: str, receiver: str, events_per_s: float, seconds: float) -> dict[str, Any]:
+    await reset_receiver(receiver)
+    producer = await kafka.start_producer(servers.kafka_bootstrap, linger_ms=0)
+    try:
+        interval = 1.0 / events_per_s
+        start = time.monotonic()
+        i = 0
+        while time.monotonic() - start < seconds:
+            due = start + i * interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await producer.send(topics.INGEST, event_bytes(org, i), key=org.encode())
+            i += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    await drain(receiver)
+    return await receiver_stats(receiver)
+
+
+async def fanout_10k(servers: Servers, receiver: str) -> float:
+    """Seconds from publishing one event to the 10,000th delivery task being on hookline.deliveries."""
+    org = await make_tenant(servers, receiver, 10_000)
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topics.DELIVERIES, p) for p in range(12)]
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, ends[tp])
+        await asyncio.sleep(2)  # let the fan-out apply 10,000 new endpoint configs
+        producer = await kafka.start_producer(servers.kafka_bootstrap)
+        started = time.monotonic()
+        await producer.send_and_wait(topics.INGEST, event_bytes(org, 0), key=org.encode())
+        await producer.stop()
+        seen = 0
+        marker = org.encode()
+        async with asyncio.timeout(300):
+            while seen < 10_000:
+                batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+                seen += sum(1 for msgs in batch.values() for m in msgs if m.value and marker in m.value)
+        return time.monotonic() - started
+    finally:
+        await consumer.stop()
+
+
+async def run(dispatchers: int, seconds: float) -> dict[str, float]:
+    rport = free_port()
+    receiver = f"http://127.0.0.1:{rport}"
+    recv = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), "--port", str(rport)])
+    try:
+        for _ in range(100):
+            with contextlib.suppress(httpx.TransportError):
+                await receiver_stats(receiver)
+                break
+            await asyncio.sleep(0.05)
+        print("measuring the httpx baseline (15 s)…", flush=True)
+        baseline = await baseline_per_s(f"{receiver}/baseline", seconds=15)
+        await reset_receiver(receiver)
+        with start_servers() as servers:
+            platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
+            try:
+                for name in ("subscription-api", "event-ingest", "fan-out"):
+                    platform.start(name)
+                for n in range(dispatchers):
+                    platform.start(f"dispatcher-{n}", service="dispatcher")
+                for name in platform.procs:
+                    platform.wait_ready(name)
+                org = await make_tenant(servers, receiver, 10)
+                print(
+                    f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True
+                )
+                rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
+                await drain(receiver)
+                print("latency at half that rate (30 s)…", flush=True)
+                lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
+                print("fan-out of one event to 10,000 webhooks…", flush=True)
+                fan = await fanout_10k(servers, receiver)
+            finally:
+                platform.stop_all()
+    finally:
+        recv.terminate()
+        recv.wait(timeout=10)
+    return {
+        "deliveries_per_s": round(rate, 1),
+        "baseline_per_s": round(baseline, 1),
+        "ratio": round(rate / baseline, 3) if baseline else 0.0,
+        "p50_ms": round(lat["p50_ms"], 1),
+        "p99_ms": round(lat["p99_ms"], 1),
+        "max_ms": round(lat["max_ms"], 1),
+        "fanout_10k_s": round(fan, 2),
+        "dispatchers": dispatchers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dispatchers", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=60.0, help="measurement window at saturation")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.dispatchers, args.seconds))
+    print()
+    print(f"{'figure':<22}{'value':>12}")
+    for name, value in result.items():
+        print(f"{name:<22}{value:>12}")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        k: result[k] for k in ("deliveries_per_s", "baseline_per_s", "ratio", "p50_ms", "p99_ms", "fanout_10k_s")
+    }
+    (out / "latest.json").write_text(json.dumps(summary) + "\n")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
