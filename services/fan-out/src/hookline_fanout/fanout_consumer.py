@@ -1,0 +1,135 @@
+"""The Kafka entrypoint: consumes `hookline.events`, produces one delivery task per matching webhook, and
+commits a batch's offsets only after every task of it is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import msgspec
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from hookline import topics
+from hookline.messages import EventEnvelope
+from hookline_fanout.delivery_tasks import tasks_for
+from hookline_fanout.endpoints_follower import EndpointsFollower
+from hookline_fanout.metrics import FanoutMetrics
+from hookline_fanout.partitioned_sender import PartitionedSender
+
+log = structlog.get_logger(__name__)
+
+GROUP_ID = "hookline-fanout"
+MAX_BACKOFF = 5.0
+MAX_PENDING_TASKS = 20_000
+_decoder = msgspec.json.Decoder(EventEnvelope)
+
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+
+class FanoutConsumer:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        follower: EndpointsFollower,
+        producer: AIOKafkaProducer,
+        metrics: FanoutMetrics,
+        group_id: str = GROUP_ID,
+        max_records: int = 500,
+    ) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topics.EVENTS,
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_records,
+        )
+        self._follower = follower
+        self._sender = PartitionedSender(producer, topics.DELIVERIES)
+        self._metrics = metrics
+        self._max_records = max_records
+        self._failures = 0
+        self._lag_reported_at = 0.0
+        # Tasks acknowledged by this instance since it started.
+        self.produced = 0
+
+    async def start(self) -> None:
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+    async def run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            if batch:
+                await self._process_or_rewind(batch)
+            await self._report_lag()
+
+    async def _process_or_rewind(self, batch: Batch) -> None:
+        try:
+            # Configs published before these events were fetched are applied before they are matched.
+            await self._follower.catch_up()
+            await self.process([r for records in batch.values() for r in records])
+        except Exception as exc:  # Kafka failing: nothing is committed, the batch is redone
+            self._failures += 1
+            log.warning("fan-out batch failed; retrying", error_type=type(exc).__name__, error=str(exc)[:200])
+            for tp, records in batch.items():
+                with contextlib.suppress(IllegalStateError):
+                    self.consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(min(MAX_BACKOFF, 0.1 * 2**self._failures))
+            return
+        self._failures = 0
+        try:
+            await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        except CommitFailedError as exc:
+            # The partitions moved in a rebalance; their new owner redoes the batch (same delivery ids).
+            log.warning("offset commit failed after a rebalance", error=str(exc)[:200])
+
+    async def process(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        """Produces every task of these events and waits for every acknowledgement; returns the task count."""
+        pending: list[tuple[bytes, bytes]] = []
+        produced = 0
+        index = self._follower.index
+        for record in records:
+            try:
+                event = _decoder.decode(record.value or b"")
+            except msgspec.DecodeError:
+                # Only event-ingest writes this topic; an unreadable message is a bug to see, not to retry.
+                self._metrics.unreadable.inc()
+                log.error("unreadable event skipped", partition=record.partition, offset=record.offset)
+                continue
+            webhooks = index.matching(event)
+            self._metrics.width.observe(len(webhooks))
+            pending.extend(tasks_for(event, webhooks))
+            if len(pending) >= MAX_PENDING_TASKS:
+                # Bounded memory for batches of wide events: these are acknowledged before more are built.
+                produced += await self._produce(pending)
+                pending = []
+        produced += await self._produce(pending)
+        self._metrics.events.inc(len(records))
+        return produced
+
+    async def _produce(self, tasks: list[tuple[bytes, bytes]]) -> int:
+        if tasks:
+            await asyncio.gather(*await self._sender.send_all(tasks))
+            self._metrics.tasks.inc(len(tasks))
+            self.produced += len(tasks)
+        return len(tasks)
+
+    async def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_reported_at < 1.0:
+            return
+        self._lag_reported_at = now
+        self._metrics.webhooks.set(len(self._follower.index))
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = await self.consumer.position(tp)
+            self._metrics.consumer_lag.labels(str(tp.partition)).set(max(0, highwater - position))
