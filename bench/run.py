@@ -31,8 +31,8 @@ from hookline import documents, kafka, mongo, signing, topics, webhooks
 from hookline.ids import new_id
 from hookline.messages import ProducerEvent, SigningKey
 from hookline.secret_box import SecretBox
-from tests.platform import TEST_MASTER_KEY, Platform, free_port
-from tests.servers import TEST_STATE, Servers, start_servers
+from tests.platform import Platform, free_port
+from tests.servers import TEST_MASTER_KEY, TEST_STATE, Servers, start_servers
 
 EVENT_TYPE = "bench.event"
 

@@ -14,9 +14,7 @@ from pathlib import Path
 import httpx
 
 from hookline_cli.services import SERVICES
-from tests.servers import SERVICE_PORT_BASE, Servers
-
-TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="  # base64 of 32 bytes, tests only
+from tests.servers import SERVICE_PORT_BASE, TEST_MASTER_KEY, Servers
 
 
 @dataclass

@@ -20,6 +20,8 @@ SLOT = int(os.environ.get("HOOKLINE_TEST_SLOT", "0"))
 TEST_STATE = ROOT / ".hookline" / f"test-{SLOT}"
 KAFKA_PORT, CONTROLLER_PORT, MONGO_PORT = 19092 + 10 * SLOT, 19093 + 10 * SLOT, 27018 + 10 * SLOT
 SERVICE_PORT_BASE = 18000 + 10 * SLOT
+# One master key for every test: secrets sealed by one suite (the assertion key, say) open in the others.
+TEST_MASTER_KEY = "dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc="  # base64 of 32 bytes, tests only
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from hookline.webhooks import Webhook
 from hookline_fanout.app import create_app as create_fanout
 from hookline_fanout.endpoints_follower import partitions_of
 from hookline_ingest.app import create_app as create_ingest
-from tests.servers import Servers
+from tests.servers import TEST_MASTER_KEY, Servers
 
-MASTER_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+MASTER_KEY = TEST_MASTER_KEY
 DEADLINE = 60.0
 
 

@@ -10,6 +10,17 @@ import structlog
 from hookline.settings import Settings
 
 
+def _add_logger_name(
+    logger: object, method_name: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    # structlog.stdlib.add_logger_name needs a stdlib logger; structlog's own PrintLogger has no `name`.
+    record = event_dict.get("_record")
+    name = record.name if record is not None else getattr(logger, "name", None)
+    if name is not None:
+        event_dict["logger"] = name
+    return event_dict
+
+
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     renderer: structlog.types.Processor = (
@@ -19,7 +30,7 @@ def configure_logging(settings: Settings) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.stdlib.add_logger_name,
+        _add_logger_name,
     ]
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],

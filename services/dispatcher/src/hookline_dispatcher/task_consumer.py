@@ -1,0 +1,176 @@
+"""Reads delivery tasks with many in flight at once, and commits each partition only past finished tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+
+from hookline_dispatcher import metrics
+from hookline_dispatcher.offset_tracker import OffsetTracker, PartitionOffsets
+from hookline_dispatcher.options import DispatcherOptions
+
+log = structlog.get_logger(__name__)
+
+RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: TaskConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner.hand_back(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+
+
+class TaskConsumer:
+    def __init__(self, bootstrap: str, options: DispatcherOptions, handler: RecordHandler) -> None:
+        self._options = options
+        self._handler = handler
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=options.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            session_timeout_ms=30000,
+            heartbeat_interval_ms=3000,
+            max_poll_interval_ms=300000,
+        )
+        self._tracker = OffsetTracker()
+        self._paused: set[TopicPartition] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._partition_tasks: dict[TopicPartition, set[asyncio.Task[None]]] = {}
+        self._stopping = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._commit_task: asyncio.Task[None] | None = None
+        self._commit_lock = asyncio.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        self._consumer.subscribe([self._options.topics.deliveries], listener=_Rebalance(self))
+        await self._consumer.start()
+        self._loop_task = asyncio.create_task(self._run(), name="task-consumer")
+        self._commit_task = asyncio.create_task(self._commit_periodically(), name="task-committer")
+
+    async def stop(self) -> None:
+        """Stops taking tasks, lets in-flight ones finish within the drain time, commits, and leaves the group."""
+        self._stopping.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        await self._drain(list(self._tasks))
+        if self._commit_task is not None:
+            self._commit_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._commit_task
+        await self.commit()
+        await self._consumer.stop()
+
+    async def lag(self) -> int:
+        total = 0
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(KafkaError, AssertionError):
+                total += max(0, high - await self._consumer.position(tp))
+        return total
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = await self._consumer.getmany(timeout_ms=200)
+            except KafkaError as exc:
+                log.warning("fetching tasks failed; retrying", error=str(exc)[:300])
+                await asyncio.sleep(0.5)
+                continue
+            for tp, records in batch.items():
+                partition = self._tracker.partition(tp)
+                for record in records:
+                    partition.take(record.offset)
+                    task = asyncio.create_task(self._process(tp, partition, record))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    in_partition = self._partition_tasks.setdefault(tp, set())
+                    in_partition.add(task)
+                    task.add_done_callback(in_partition.discard)
+                if partition.unfinished >= self._options.partition_window and tp not in self._paused:
+                    self._consumer.pause(tp)
+                    self._paused.add(tp)
+            metrics.IN_FLIGHT.set(len(self._tasks))
+
+    async def _process(
+        self, tp: TopicPartition, partition: PartitionOffsets, record: ConsumerRecord[bytes, bytes]
+    ) -> None:
+        try:
+            await self._handler(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Not finished: the offset stays uncommitted and the task comes back after a restart or rebalance.
+            log.exception("delivery task failed unexpectedly", partition=tp.partition, offset=record.offset)
+            return
+        partition.finish(record.offset)
+        if (
+            tp in self._paused
+            and not partition.revoked
+            and partition.unfinished <= self._options.partition_window // 2
+            and not self._stopping.is_set()
+        ):
+            self._paused.discard(tp)
+            if tp in self._consumer.assignment():
+                self._consumer.resume(tp)
+
+    async def hand_back(self, revoked: list[TopicPartition]) -> None:
+        """On revocation: wait briefly for those partitions' tasks, commit what finished, forget the rest."""
+        keys: list[object] = list(revoked)
+        running = [task for tp in revoked for task in self._partition_tasks.get(tp, ())]
+        if running:
+            # Those still running after this keep going, but their partitions' next owner delivers them again.
+            await asyncio.wait(running, timeout=self._options.drain_seconds)
+        await self.commit(keys)
+        for tp in revoked:
+            self._tracker.drop(tp)
+            self._paused.discard(tp)
+            self._partition_tasks.pop(tp, None)
+        log.info("partitions revoked", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in revoked))
+
+    async def commit(self, keys: list[object] | None = None) -> None:
+        async with self._commit_lock:
+            offsets = self._tracker.to_commit(keys)
+            if not offsets:
+                return
+            try:
+                await self._consumer.commit({tp: offset for tp, offset in offsets.items()})
+            except (KafkaError, AssertionError) as exc:
+                # Lost a partition in the meantime; its next owner redelivers from the last commit.
+                log.warning("commit failed", error=str(exc)[:300])
+                return
+            self._tracker.mark_committed(offsets)
+
+    async def _commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._options.commit_interval_seconds)
+            await self.commit()
+
+    async def _drain(self, tasks: list[asyncio.Task[None]]) -> None:
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=self._options.drain_seconds)
+        for task in pending:
+            # Handed back: never committed, so the next owner delivers it again.
+            task.cancel()
+        if pending:
+            log.warning("in-flight tasks handed back at shutdown", count=len(pending))
+            await asyncio.wait(pending, timeout=5)
