@@ -18,8 +18,25 @@ FERRETDB_VERSION = os.environ.get("HOOKLINE_FERRETDB_VERSION", "v1.24.2")
 NAME = "mongo"
 
 
+# Bumped whenever the patches below change, so a cached binary built without them is not reused.
+PATCH_LEVEL = "hl1"
+# FerretDB v1's SQLite backend looks documents up by `_id` with the expression `->'$._id'`, while its `_id`
+# index is on `->"_id"`; SQLite uses an index only for the identical expression, so every lookup, update and
+# delete by `_id` scanned the whole table (0.7 ms for the first of 20,000 documents, 186 ms for the last).
+ID_COLUMN_ORIGINAL = "IDColumn = DefaultColumn + \"->'$._id'\""
+ID_COLUMN_PATCHED = 'IDColumn = DefaultColumn + `->"_id"`'
+
+
 def ferretdb_binary(version: str = FERRETDB_VERSION) -> Path:
-    return cache_dir() / f"ferretdb-{version}" / "ferretdb"
+    return cache_dir() / f"ferretdb-{version}-{PATCH_LEVEL}" / "ferretdb"
+
+
+def patch_id_lookups(src: Path) -> None:
+    metadata = src / "internal" / "backends" / "sqlite" / "metadata" / "metadata.go"
+    text = metadata.read_text()
+    if ID_COLUMN_ORIGINAL not in text:
+        raise RuntimeError(f"FerretDB source changed; cannot apply the _id index patch to {metadata}")
+    metadata.write_text(text.replace(ID_COLUMN_ORIGINAL, ID_COLUMN_PATCHED))
 
 
 def ensure_ferretdb(version: str = FERRETDB_VERSION) -> Path:
@@ -48,6 +65,7 @@ def ensure_ferretdb(version: str = FERRETDB_VERSION) -> Path:
         for path in src.rglob("*"):
             path.chmod(path.stat().st_mode | 0o200)
         (src / "build" / "version" / "version.txt").write_text(version + "\n")
+        patch_id_lookups(src)
         staged = Path(work) / "ferretdb"
         subprocess.run(["go", "build", "-o", str(staged), "./cmd/ferretdb"], cwd=src, check=True)
         staged.rename(binary)
