@@ -6,7 +6,7 @@ UV := python3 -m uv
 endif
 PYTEST_ARGS ?=
 
-.PHONY: tools up down status test lint unit integration e2e reliability bench bench-scaling clean
+.PHONY: tools up down status test lint unit integration e2e reliability bench bench-scaling bench-fanout clean
 
 # uv from PyPI when it is missing, then the locked environment (a no-op when nothing changed).
 tools:
@@ -48,6 +48,10 @@ test: lint
 # The whole platform as separate processes, measured; prints a table and a last line of JSON.
 bench: tools
 	$(UV) run python bench/run.py
+
+# Fan-out alone: one event to 10,000 webhooks, and sustained ingest into fan-out.
+bench-fanout: tools
+	$(UV) run python bench/fanout.py
 
 # The same with two dispatcher processes, to show dispatchers scale out.
 bench-scaling: tools

@@ -95,7 +95,21 @@ async def test_sigterm_mid_run_loses_no_delivery(
             )
             return done == TASKS
 
-        await wait_until(all_succeeded, timeout=150, what="every delivery to succeed")
+        try:
+            await wait_until(all_succeeded, timeout=150, what="every delivery to succeed")
+        except AssertionError:
+            received = {r.headers["webhook-id"] for route in routes for r in route.received}
+            statuses = await (
+                await db[documents.DELIVERIES].aggregate(
+                    [
+                        {"$match": {"webhook_id": {"$in": [w.id for w in webhooks]}}},
+                        {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+                    ]
+                )
+            ).to_list(None)
+            raise AssertionError(
+                f"{len(wanted - received)} events never received; delivery statuses {statuses}"
+            ) from None
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
