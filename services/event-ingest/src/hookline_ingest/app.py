@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import structlog
 from litestar import Litestar
 
 from hookline import event_catalogue, mongo
 from hookline.health import health_handlers, infra_checks
 from hookline.kafka import start_producer
 from hookline.settings import Settings
+from hookline.supervision import run_forever
 from hookline_ingest.acceptance import EventAcceptor
 from hookline_ingest.authentication import ApiKeyAuthenticator
 from hookline_ingest.event_checks import EventChecks
@@ -21,8 +21,6 @@ from hookline_ingest.http_routes import event_routes
 from hookline_ingest.ingest_consumer import GROUP_ID, IngestConsumer, source_topics
 from hookline_ingest.metrics import IngestMetrics
 from hookline_ingest.producer_ids import ProducerIdLedger
-
-log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings, *, group_id: str = GROUP_ID, consume: bool = True) -> Litestar:
@@ -60,7 +58,7 @@ def create_app(settings: Settings, *, group_id: str = GROUP_ID, consume: bool = 
                 )
                 await consumer.start()
                 app.state.consumer = consumer
-                tasks.append(asyncio.create_task(_supervised(consumer)))
+                tasks.append(asyncio.create_task(run_forever(consumer.run, "ingest consumer loop")))
             yield
         finally:
             for task in tasks:
@@ -81,15 +79,3 @@ def create_app(settings: Settings, *, group_id: str = GROUP_ID, consume: bool = 
         request_max_body_size=max(16 * 1024 * 1024, 4 * settings.max_event_bytes),
         state=None,
     )
-
-
-async def _supervised(consumer: IngestConsumer) -> None:
-    """Runs the consumer loop; an unexpected crash of the loop is logged and the loop restarted."""
-    while True:
-        try:
-            await consumer.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("ingest consumer loop crashed; restarting", error_type=type(exc).__name__, error=str(exc)[:200])
-            await asyncio.sleep(1.0)

@@ -6,19 +6,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import structlog
 from litestar import Litestar
 
 from hookline import mongo
 from hookline.health import health_handlers, infra_checks
 from hookline.kafka import start_producer
 from hookline.settings import Settings
+from hookline.supervision import run_forever
 from hookline_fanout.endpoints_follower import EndpointsFollower
 from hookline_fanout.fanout_consumer import GROUP_ID, FanoutConsumer
 from hookline_fanout.metrics import FanoutMetrics
 from hookline_fanout.webhook_index import WebhookIndex
-
-log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings, *, group_id: str = GROUP_ID) -> Litestar:
@@ -41,7 +39,7 @@ def create_app(settings: Settings, *, group_id: str = GROUP_ID) -> Litestar:
             await consumer.start()
             app.state.fanout = consumer
             app.state.follower = follower
-            task = asyncio.create_task(_supervised(consumer))
+            task = asyncio.create_task(run_forever(consumer.run, "fan-out loop"))
             yield
         finally:
             if task is not None:
@@ -56,14 +54,3 @@ def create_app(settings: Settings, *, group_id: str = GROUP_ID) -> Litestar:
         route_handlers=health_handlers(infra_checks(db, settings.kafka_bootstrap), registry=metrics.registry),
         lifespan=[lifespan],
     )
-
-
-async def _supervised(consumer: FanoutConsumer) -> None:
-    while True:
-        try:
-            await consumer.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("fan-out loop crashed; restarting", error_type=type(exc).__name__, error=str(exc)[:200])
-            await asyncio.sleep(1.0)
