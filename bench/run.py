@@ -195,7 +195,7 @@ async def fanout_10k(servers: Servers, receiver: str) -> float:
         await consumer.stop()
 
 
-async def run(dispatchers: int, seconds: float) -> dict[str, float]:
+async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, float]:
     rport = free_port()
     receiver = f"http://127.0.0.1:{rport}"
     recv = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), "--port", str(rport)])
@@ -208,27 +208,26 @@ async def run(dispatchers: int, seconds: float) -> dict[str, float]:
         print("measuring the httpx baseline (15 s)…", flush=True)
         baseline = await baseline_per_s(f"{receiver}/baseline", seconds=15)
         await reset_receiver(receiver)
-        with start_servers() as servers:
-            platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
-            try:
-                for name in ("subscription-api", "event-ingest", "fan-out"):
-                    platform.start(name)
-                for n in range(dispatchers):
-                    platform.start(f"dispatcher-{n}", service="dispatcher")
-                for name in platform.procs:
-                    platform.wait_ready(name)
-                org = await make_tenant(servers, receiver, 10)
-                print(
-                    f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True
-                )
-                rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
-                await drain(receiver)
-                print("latency at half that rate (30 s)…", flush=True)
-                lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
-                print("fan-out of one event to 10,000 webhooks…", flush=True)
-                fan = await fanout_10k(servers, receiver)
-            finally:
-                platform.stop_all()
+        platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
+        try:
+            for name in ("subscription-api", "event-ingest", "fan-out"):
+                platform.start(name)
+            for n in range(dispatchers):
+                platform.start(f"dispatcher-{n}", service="dispatcher")
+            for name in platform.procs:
+                platform.wait_ready(name)
+            org = await make_tenant(servers, receiver, 10)
+            print(
+                f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True
+            )
+            rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
+            await drain(receiver)
+            print("latency at half that rate (30 s)…", flush=True)
+            lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
+            print("fan-out of one event to 10,000 webhooks…", flush=True)
+            fan = await fanout_10k(servers, receiver)
+        finally:
+            platform.stop_all()
     finally:
         recv.terminate()
         recv.wait(timeout=10)
@@ -249,7 +248,9 @@ def main() -> None:
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="measurement window at saturation")
     args = parser.parse_args()
-    result = asyncio.run(run(args.dispatchers, args.seconds))
+    # The servers start outside the event loop: their start-up runs a loop of its own.
+    with start_servers() as servers:
+        result = asyncio.run(run(servers, args.dispatchers, args.seconds))
     print()
     print(f"{'figure':<22}{'value':>12}")
     for name, value in result.items():
