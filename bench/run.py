@@ -217,9 +217,7 @@ async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, f
             for name in platform.procs:
                 platform.wait_ready(name)
             org = await make_tenant(servers, receiver, 10)
-            print(
-                f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True
-            )
+            print(f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True)
             rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
             await drain(receiver)
             print("latency at half that rate (30 s)…", flush=True)

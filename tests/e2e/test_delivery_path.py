@@ -6,9 +6,8 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,19 +15,8 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.platform import Platform
 from tests.receiver import Receiver
-from tests.servers import TEST_STATE, Servers
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def platform(servers: Servers) -> Iterator[Platform]:
-    running = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "e2e-path")
-    try:
-        running.start_all()
-        yield running
-    finally:
-        running.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from hookline_cli.services import SERVICES
 from tests.platform import Platform
-from tests.servers import TEST_STATE, Servers
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def platform(servers: Servers) -> Iterator[Platform]:
-    running = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "e2e-health")
-    try:
-        running.start_all()
-        yield running
-    finally:
-        running.stop_all()
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
