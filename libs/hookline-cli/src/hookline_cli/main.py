@@ -133,7 +133,8 @@ def run(
 ) -> None:
     """Run one service in the foreground (or `all` under one supervisor that restarts crashed children)."""
     if service == "all":
-        raise typer.Exit(code=supervise(SERVICES.values()))
+        # With `all`, --port is the first of four consecutive ports (8000 by default).
+        raise typer.Exit(code=supervise(SERVICES.values(), base_port=port))
     spec = SERVICES.get(service)
     if spec is None:
         raise fail(f"unknown service {service!r}; choose from {', '.join(SERVICES)} or all")
