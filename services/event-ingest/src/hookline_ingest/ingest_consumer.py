@@ -4,17 +4,16 @@ and commits a batch's offsets only once every event in it is published or dead-l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import msgspec
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from hookline import ids, topics
+from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
 from hookline.messages import IngestRejected, ProducerEvent
 from hookline_ingest.acceptance import Accepted, EventAcceptor, Stamp
 from hookline_ingest.errors import InvalidEvent
@@ -25,7 +24,6 @@ log = structlog.get_logger(__name__)
 
 GROUP_ID = "hookline-ingest"
 SOURCE = "kafka"
-MAX_BACKOFF = 5.0
 
 
 def source_topics(extra: str) -> list[str]:
@@ -83,26 +81,10 @@ class IngestConsumer:
                 await self._process_or_rewind(batch)
             await self._report_lag()
 
-    async def _process_or_rewind(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
-        try:
-            await self.process([r for records in batch.values() for r in records])
-        except Exception as exc:  # MongoDB or Kafka failing: nothing is committed, the batch is redone
-            self._failures += 1
-            delay = min(MAX_BACKOFF, 0.1 * 2**self._failures)
-            log.warning("ingest batch failed; retrying", error_type=type(exc).__name__, error=str(exc)[:200])
-            for tp, records in batch.items():
-                # A partition no longer ours after a rebalance: its new owner starts from the committed offset.
-                with contextlib.suppress(IllegalStateError):
-                    self.consumer.seek(tp, records[0].offset)
-            await asyncio.sleep(delay)
-            return
-        self._failures = 0
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-        try:
-            await self.consumer.commit(offsets)
-        except CommitFailedError as exc:
-            # A rebalance took the partitions away; their new owner redoes the batch, keeping the ids.
-            log.warning("offset commit failed after a rebalance", error=str(exc)[:200])
+    async def _process_or_rewind(self, batch: Batch) -> None:
+        self._failures = await commit_or_rewind(
+            self.consumer, batch, self.process, failures=self._failures, what="ingest batch"
+        )
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Accepts or dead-letters every record; returns once each outcome is durable."""
@@ -153,9 +135,5 @@ class IngestConsumer:
         if now - self._lag_reported_at < 1.0:
             return
         self._lag_reported_at = now
-        for tp in self.consumer.assignment():
-            highwater = self.consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await self.consumer.position(tp)
-            self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+        for tp, lag in await partition_lags(self.consumer):
+            self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)

@@ -4,15 +4,14 @@ commits a batch's offsets only after every task of it is acknowledged."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import msgspec
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from hookline import topics
+from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
 from hookline.messages import EventEnvelope
 from hookline_fanout.delivery_tasks import tasks_for
 from hookline_fanout.endpoints_follower import EndpointsFollower
@@ -22,11 +21,8 @@ from hookline_fanout.partitioned_sender import PartitionedSender
 log = structlog.get_logger(__name__)
 
 GROUP_ID = "hookline-fanout"
-MAX_BACKOFF = 5.0
 MAX_PENDING_TASKS = 20_000
 _decoder = msgspec.json.Decoder(EventEnvelope)
-
-Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 class FanoutConsumer:
@@ -71,24 +67,14 @@ class FanoutConsumer:
             await self._report_lag()
 
     async def _process_or_rewind(self, batch: Batch) -> None:
-        try:
-            # Configs published before these events were fetched are applied before they are matched.
-            await self._follower.catch_up()
-            await self.process([r for records in batch.values() for r in records])
-        except Exception as exc:  # Kafka failing: nothing is committed, the batch is redone
-            self._failures += 1
-            log.warning("fan-out batch failed; retrying", error_type=type(exc).__name__, error=str(exc)[:200])
-            for tp, records in batch.items():
-                with contextlib.suppress(IllegalStateError):
-                    self.consumer.seek(tp, records[0].offset)
-            await asyncio.sleep(min(MAX_BACKOFF, 0.1 * 2**self._failures))
-            return
-        self._failures = 0
-        try:
-            await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        except CommitFailedError as exc:
-            # The partitions moved in a rebalance; their new owner redoes the batch (same delivery ids).
-            log.warning("offset commit failed after a rebalance", error=str(exc)[:200])
+        self._failures = await commit_or_rewind(
+            self.consumer, batch, self._catch_up_and_process, failures=self._failures, what="fan-out batch"
+        )
+
+    async def _catch_up_and_process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        # Configs published before these events were fetched are applied before they are matched.
+        await self._follower.catch_up()
+        await self.process(records)
 
     async def process(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
         """Produces every task of these events and waits for every acknowledgement; returns the task count."""
@@ -127,9 +113,5 @@ class FanoutConsumer:
             return
         self._lag_reported_at = now
         self._metrics.webhooks.set(len(self._follower.index))
-        for tp in self.consumer.assignment():
-            highwater = self.consumer.highwater(tp)
-            if highwater is None:
-                continue
-            position = await self.consumer.position(tp)
-            self._metrics.consumer_lag.labels(str(tp.partition)).set(max(0, highwater - position))
+        for tp, lag in await partition_lags(self.consumer):
+            self._metrics.consumer_lag.labels(str(tp.partition)).set(lag)
