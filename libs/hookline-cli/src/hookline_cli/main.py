@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -11,12 +12,13 @@ from typing import Annotated, TypeVar
 import msgspec
 import typer
 
-from hookline import api_keys, kafka, mongo, topics
+from hookline import api_keys, kafka, mongo, signing, topics
 from hookline.messages import ProducerEvent
 from hookline.settings import load_settings
 from hookline.state_dir import state_dir
 from hookline_cli import admin, platform
 from hookline_cli.infra.stack import Stack
+from hookline_cli.listener import Listener, serve
 from hookline_cli.services import SERVICES
 from hookline_cli.supervisor import supervise
 
@@ -88,8 +90,9 @@ def up() -> None:
         "  event ingest      http://127.0.0.1:8001\n"
         f"  logs and pids     {stack.layout.root}/logs, {stack.layout.root}/run\n"
         "First API key:\n"
-        "  ORG=$(uv run hookline org create acme)\n"
-        "  uv run hookline api-key create --org $ORG --scopes webhooks.manage,events.publish"
+        "  ORG=$(.venv/bin/hookline org create acme)\n"
+        "  .venv/bin/hookline api-key create --org $ORG --scopes webhooks.manage,webhooks.read,events.publish\n"
+        "Then follow the README's walk-through for a first delivery."
     )
 
 
@@ -168,6 +171,23 @@ def events_publish(
 
     asyncio.run(send())
     typer.echo("published" + (f" {event_id}" if event_id else ""))
+
+
+@app.command("listen")
+def listen(
+    port: Annotated[int, typer.Option("--port")] = 9000,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    secret: Annotated[
+        str | None, typer.Option("--secret", help="the webhook's signing secret (whpk_… for ed25519)")
+    ] = None,
+    scheme: Annotated[str, typer.Option("--scheme")] = "standard",
+    count: Annotated[int, typer.Option("--count", help="exit after this many verified deliveries; 0 = never")] = 0,
+) -> None:
+    """Receive deliveries on this machine: verify each with --secret and print it as a JSON line."""
+    if scheme not in signing.SCHEMES:
+        raise fail(f"unknown --scheme {scheme!r}; choose from {', '.join(signing.SCHEMES)}")
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(Listener(secret=secret, scheme=scheme, count=count), host, port)
 
 
 def main() -> None:
