@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import jwt
 import pytest
+import structlog
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -109,13 +110,17 @@ async def test_a_token_endpoint_failure_is_a_failed_attempt_with_error_auth(
         db, producer, route.url, oidc=oidc, retry_policy=RetryPolicy(policy="fixed", attempts=1, delay_seconds=1)
     )
     task = make_task(webhook)
-    await dispatcher.send(task)
+    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await dispatcher.send(task)
 
-    async def failed() -> bool:
-        doc = await db[documents.DELIVERIES].find_one({"_id": task.delivery_id})
-        return doc is not None and doc["status"] == "failed"
+        async def failed() -> bool:
+            doc = await db[documents.DELIVERIES].find_one({"_id": task.delivery_id})
+            return doc is not None and doc["status"] == "failed"
 
-    await wait_until(failed, what="the delivery to fail")
+        await wait_until(failed, what="the delivery to fail")
+    # The log line names the event, the webhook and the delivery it concerns, and never the token or a secret.
+    [line] = [entry for entry in logs if entry["event"] == "oidc token unavailable"]
+    assert (line["event_id"], line["webhook_id"], line["delivery_id"]) == (task.event.id, webhook.id, task.delivery_id)
     [attempt] = await db[documents.ATTEMPTS].find({"delivery_id": task.delivery_id}).to_list(None)
     assert (attempt["status"], attempt["error"], attempt["status_code"]) == ("failed", "auth", None)
     assert route.received == []

@@ -74,6 +74,13 @@ class DeliveryHandler:
         self.states = WebhookStates(options)
 
     async def handle(self, task: DeliveryTask) -> None:
+        # Every log line written while handling the task (here, in the sender, in the token cache) names it.
+        with structlog.contextvars.bound_contextvars(
+            event_id=task.event.id, webhook_id=task.webhook_id, delivery_id=task.delivery_id
+        ):
+            await self._handle(task)
+
+    async def _handle(self, task: DeliveryTask) -> None:
         config = await self._config_for(task.webhook_id)
         if config is None:
             metrics.DELIVERIES.labels("dropped_deleted").inc()
@@ -139,7 +146,7 @@ class DeliveryHandler:
             try:
                 token = await self._oidc.token(config.id, config.oidc)
             except TokenError as exc:
-                log.info("oidc token unavailable", webhook_id=config.id, reason=str(exc))
+                log.info("oidc token unavailable", reason=str(exc))
                 return failed("auth")
             headers["Authorization"] = f"Bearer {token}"
         headers.update(config.custom_headers)

@@ -119,7 +119,12 @@ class TaskConsumer:
             raise
         except Exception:
             # Not finished: the offset stays uncommitted and the task comes back after a restart or rebalance.
-            log.exception("delivery task failed unexpectedly", partition=tp.partition, offset=record.offset)
+            log.exception(
+                "delivery task failed unexpectedly",
+                webhook_id=(record.key or b"").decode(errors="replace"),
+                partition=tp.partition,
+                offset=record.offset,
+            )
             return
         partition.finish(record.offset)
         if (
