@@ -11,10 +11,13 @@ from typing import Annotated, TypeVar
 
 import msgspec
 import typer
+from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import api_keys, kafka, mongo, signing, topics
+from hookline import api_keys, kafka, mongo, reseal, signing, topics
 from hookline.messages import ProducerEvent
-from hookline.settings import load_settings
+from hookline.mongo import Document
+from hookline.secret_box import SecretBox
+from hookline.settings import load_settings, master_key_text
 from hookline.state_dir import state_dir
 from hookline_cli import admin, platform
 from hookline_cli.infra.stack import Stack
@@ -29,10 +32,12 @@ infra_app = typer.Typer(no_args_is_help=True, help="The local Kafka and MongoDB-
 org_app = typer.Typer(no_args_is_help=True, help="Organizations.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys.")
 events_app = typer.Typer(no_args_is_help=True, help="Events.")
+secrets_app = typer.Typer(no_args_is_help=True, help="Secrets sealed at rest.")
 app.add_typer(infra_app, name="infra")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="api-key")
 app.add_typer(events_app, name="events")
+app.add_typer(secrets_app, name="secrets")
 
 
 def fail(message: str) -> typer.Exit:
@@ -171,6 +176,26 @@ def events_publish(
 
     asyncio.run(send())
     typer.echo("published" + (f" {event_id}" if event_id else ""))
+
+
+@secrets_app.command("reseal")
+def secrets_reseal() -> None:
+    """After a master-key rotation: seal again, with the current key, every secret a retired key sealed."""
+    settings = load_settings()
+    box = SecretBox(master_key_text(settings), settings.retired_keys())
+
+    async def work(db: AsyncDatabase[Document]) -> reseal.ResealReport:
+        producer = await kafka.start_producer(settings.kafka_bootstrap)
+        try:
+            return await reseal.reseal_all(db, producer, box)
+        finally:
+            await producer.stop()
+
+    report = with_db(work)
+    typer.echo(
+        f"webhooks checked {report.webhooks_checked}, re-sealed {report.webhooks_resealed}; "
+        f"assertion key re-sealed: {'yes' if report.assertion_key_resealed else 'no'}"
+    )
 
 
 @app.command("listen")

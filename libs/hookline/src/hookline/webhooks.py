@@ -103,14 +103,18 @@ async def update(
     changes: dict[str, Any],
     *,
     organization_id: str | None = None,
+    expected_version: int | None = None,
 ) -> Webhook | None:
     """Applies `changes` (document field names) with a version bump, then publishes the result.
 
-    Returns None when no such webhook exists (in that organization, when one is given).
+    Returns None when no such webhook exists (in that organization, when one is given; at that version, when
+    `expected_version` is given, so a change computed from what was read never overwrites a newer one).
     """
     query: Document = {"_id": webhook_id}
     if organization_id is not None:
         query["organization_id"] = organization_id
+    if expected_version is not None:
+        query["version"] = expected_version
     doc = await db[documents.WEBHOOKS].find_one_and_update(
         query,
         {"$set": {**changes, "updated_at": datetime.now(UTC)}, "$inc": {"version": 1}},
