@@ -57,8 +57,14 @@ async def test_health_readiness_and_metrics_answer(client: Client) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"mongo": True, "kafka": True}
+    assert (await client.get(f"/v1/webhooks/{new_id('wh')}")).status_code == 401
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and "python_info" in metrics.text
+    # Requests are counted by route template, never by raw path (ids would make a series each).
+    counted = [line for line in metrics.text.splitlines() if line.startswith("hookline_api_requests_total{")]
+    assert any('route="/v1/webhooks/{webhook_id}"' in line and 'status="401"' in line for line in counted), counted
+    assert not any("wh_" in line for line in metrics.text.splitlines())
+    assert "hookline_api_request_duration_seconds_bucket" in metrics.text
 
 
 async def test_the_openapi_document_lists_every_route_with_examples(client: Client) -> None:

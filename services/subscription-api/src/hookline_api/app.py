@@ -25,6 +25,7 @@ from hookline_api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from hookline_api.jwks_client import JwksCache
 from hookline_api.jwks_route import jwks
 from hookline_api.openapi_docs import openapi_config
+from hookline_api.request_metrics import RequestMetrics
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies=dependencies(ctx),
+        middleware=[RequestMetrics],
         exception_handlers=exception_handlers(),
         openapi_config=openapi_config(),
         lifespan=[lifespan],
