@@ -29,6 +29,7 @@ from hookline_dispatcher.retry_relay import RetryRelay
 from hookline_dispatcher.sender import Sender
 from hookline_dispatcher.signing_keys import SigningKeys
 from hookline_dispatcher.task_consumer import TaskConsumer
+from hookline_dispatcher.tls_trust import delivery_ssl_context
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,7 @@ class Engine:
             timeout_seconds=settings.delivery_timeout_seconds,
             allow_private_targets=settings.allow_private_targets,
             max_connections_per_pool=options.per_webhook_concurrency + 4,
+            ssl_context=delivery_ssl_context(settings.extra_ca_file),
         )
         self.oidc = OidcTokens(self.sender, box, self._load_assertion_key)
         self.records = RecordBatcher(
