@@ -14,15 +14,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import kafka
+from hookline import documents, kafka
 from hookline.messages import DeliveryTask
 from hookline.mongo import Document
-from hookline.retry_schedule import RETRY_TIERS
+from hookline.retry_schedule import RETRY_TIERS, RetryPolicy
 from hookline.settings import Settings
 from hookline_dispatcher.engine import Engine
 from hookline_dispatcher.options import DeliveryTopics, DispatcherOptions
 from tests.integration.dispatcher.receivers import ReceiverHub, start_hub
-from tests.integration.dispatcher.seeding import BOX, MASTER_KEY, produce
+from tests.integration.dispatcher.seeding import BOX, MASTER_KEY, create_webhook, make_task, produce
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -33,6 +33,7 @@ class RunningEngine:
     engine: Engine
     topics: DeliveryTopics
     producer: AIOKafkaProducer
+    group_token: str = ""
 
     async def send(self, *tasks: DeliveryTask, partition: int | None = None) -> None:
         await produce(self.producer, self.topics.deliveries, *tasks, partition=partition)
@@ -64,6 +65,26 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 
         await asyncio.sleep(0.05)
 
 
+ONE_ATTEMPT = RetryPolicy(policy="fixed", attempts=1, delay_seconds=1)
+
+
+async def deliver_once(
+    engine: RunningEngine, db: AsyncDatabase[Document], producer: AIOKafkaProducer, url: str, timeout: float = 30.0
+) -> Document:
+    """Sends one task to a new webhook at `url` with a single attempt; returns that attempt's document."""
+    webhook, _ = await create_webhook(db, producer, url, retry_policy=ONE_ATTEMPT)
+    task = make_task(webhook)
+    await engine.send(task)
+
+    async def attempted() -> bool:
+        return await db[documents.ATTEMPTS].count_documents({"delivery_id": task.delivery_id}) == 1
+
+    await wait_until(attempted, timeout=timeout, what=f"an attempt for {url}")
+    attempt = await db[documents.ATTEMPTS].find_one({"delivery_id": task.delivery_id})
+    assert attempt is not None
+    return attempt
+
+
 @pytest.fixture(scope="session")
 async def hub() -> AsyncIterator[ReceiverHub]:
     running = await start_hub()
@@ -92,9 +113,19 @@ async def start_engine(
     """Starts engines on private topics (stopped when the module ends); keyword arguments are options."""
     started: list[Engine] = []
 
-    async def start(*, allow_private_targets: bool = True, timeout: float = 5.0, **overrides: Any) -> RunningEngine:
-        topics = await create_topics(servers.kafka_bootstrap)
-        token = secrets.token_hex(4)
+    async def start(
+        *,
+        allow_private_targets: bool = True,
+        timeout: float = 5.0,
+        extra_ca_file: str | None = None,
+        attempt_retention_days: int = 30,
+        topics: DeliveryTopics | None = None,
+        group_token: str | None = None,
+        **overrides: Any,
+    ) -> RunningEngine:
+        """`topics` and `group_token` of an earlier engine start a successor (or a peer) in its consumer groups."""
+        topics = topics or await create_topics(servers.kafka_bootstrap)
+        token = group_token or secrets.token_hex(4)
         options = replace(
             DispatcherOptions(),
             topics=topics,
@@ -108,17 +139,20 @@ async def start_engine(
             master_key=MASTER_KEY,
             allow_private_targets=allow_private_targets,
             delivery_timeout_seconds=timeout,
+            extra_ca_file=extra_ca_file,
+            attempt_retention_days=attempt_retention_days,
         )
         engine = Engine(settings, db, BOX, options)
         await engine.start()
         started.append(engine)
-        return RunningEngine(engine, topics, producer)
+        return RunningEngine(engine, topics, producer, token)
 
     try:
         yield start
     finally:
         for engine in started:
-            await engine.stop()
+            if engine.ready:
+                await engine.stop()
 
 
 @pytest.fixture(scope="module")

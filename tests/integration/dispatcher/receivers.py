@@ -48,13 +48,14 @@ class Route:
 class ReceiverHub:
     """An ASGI app routing `/r/<name>` to a registered route's behaviour; records every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, scheme: str = "http") -> None:
         self.routes: dict[str, Route] = {}
         self.port = 0
+        self.scheme = scheme
 
     def add(self, behaviour: Behaviour = answer_ok, *, host: str = "127.0.0.1") -> Route:
         name = secrets.token_hex(6)
-        route = Route(name, f"http://{host}:{self.port}/r/{name}", behaviour)
+        route = Route(name, f"{self.scheme}://{host}:{self.port}/r/{name}", behaviour)
         self.routes[name] = route
         return route
 
@@ -91,13 +92,22 @@ class RunningHub:
         await self._task
 
 
-async def start_hub() -> RunningHub:
-    hub = ReceiverHub()
+async def start_hub(*, certfile: str | None = None, keyfile: str | None = None) -> RunningHub:
+    """A receiver hub on a free loopback port; HTTPS with the given certificate and key when `certfile` is set."""
+    hub = ReceiverHub("https" if certfile else "http")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     hub.port = sock.getsockname()[1]
-    config = uvicorn.Config(hub, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=30)
+    config = uvicorn.Config(
+        hub,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
     config.load()
     server = uvicorn.Server(config)
     # `_serve` is `serve` without installing signal handlers, which belong to pytest here.

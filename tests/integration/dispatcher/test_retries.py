@@ -112,6 +112,13 @@ async def test_410_disables_the_webhook_at_once_and_dead_letters(
     await dispatcher.send(task)
     [dead] = await read_dead(servers.kafka_bootstrap, dispatcher.topics.dead, {task.delivery_id})
     assert (dead.attempts, dead.last_status_code) == (1, 410)
+
+    async def disabled() -> bool:
+        stored = await db[documents.WEBHOOKS].find_one({"_id": webhook.id})
+        return stored is not None and stored["status"] == "disabled"
+
+    # The dead letter and the disable are written side by side: the dead letter may be readable first.
+    await wait_until(disabled, what="the webhook to be disabled")
     stored = await db[documents.WEBHOOKS].find_one({"_id": webhook.id})
     assert stored is not None
     assert (stored["status"], stored["status_reason"]) == ("disabled", "endpoint answered 410 Gone")

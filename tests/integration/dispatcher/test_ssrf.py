@@ -11,17 +11,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import documents
 from hookline.mongo import Document
-from hookline.retry_schedule import RetryPolicy
 from hookline_dispatcher.pinned_transport import PinnedTransport, pinned
-from tests.integration.dispatcher.conftest import EngineFactory, RunningEngine, wait_until
+from tests.integration.dispatcher.conftest import EngineFactory, RunningEngine, deliver_once
 from tests.integration.dispatcher.receivers import ReceiverHub
-from tests.integration.dispatcher.seeding import create_webhook, make_task
 
 pytestmark = pytest.mark.integration
-
-ONE_ATTEMPT = RetryPolicy(policy="fixed", attempts=1, delay_seconds=1)
 
 
 class ConnectionCounter:
@@ -72,22 +67,6 @@ TARGETS = [
     "https://169.254.169.254/latest/meta-data",
     "http://example.com:{port}/hook",
 ]
-
-
-async def deliver_once(
-    engine: RunningEngine, db: AsyncDatabase[Document], producer: AIOKafkaProducer, url: str
-) -> Document:
-    webhook, _ = await create_webhook(db, producer, url, retry_policy=ONE_ATTEMPT)
-    task = make_task(webhook)
-    await engine.send(task)
-
-    async def attempted() -> bool:
-        return await db[documents.ATTEMPTS].count_documents({"delivery_id": task.delivery_id}) == 1
-
-    await wait_until(attempted, what=f"an attempt for {url}")
-    attempt = await db[documents.ATTEMPTS].find_one({"delivery_id": task.delivery_id})
-    assert attempt is not None
-    return attempt
 
 
 @pytest.mark.parametrize("template", TARGETS)

@@ -6,7 +6,10 @@ import pytest
 
 from hookline_dispatcher.circuit_breaker import CircuitBreaker
 from hookline_dispatcher.disable_rule import FailureStreak
+from hookline_dispatcher.failure_streak_store import StreakSnapshot
+from hookline_dispatcher.options import DispatcherOptions
 from hookline_dispatcher.token_bucket import TokenBucket
+from hookline_dispatcher.webhook_state import WebhookState
 
 
 def test_the_bucket_spaces_starts_at_the_rate_once_the_burst_is_spent() -> None:
@@ -75,3 +78,41 @@ def test_the_streak_disables_when_every_attempt_failed_for_the_whole_period() ->
     assert streak.record_failure(0.0) is None
     assert streak.record_failure(4 * 86400) is None
     assert streak.record_failure(5 * 86400) == "disabled: every delivery attempt failed for 5.0 days"
+
+
+def test_the_disable_spends_the_streak_and_every_change_is_marked_for_saving() -> None:
+    streak = FailureStreak(max_seconds=1e9, max_failures=2)
+    streak.record_success()
+    assert not streak.changed  # nothing to save: there was no streak
+    streak.record_failure(0.0)
+    assert streak.changed
+    streak.changed = False
+    assert streak.record_failure(1.0) is not None
+    assert (streak.failures, streak.started_at, streak.changed) == (0, None, True)
+    assert streak.record_failure(2.0) is None  # a webhook enabled again starts a whole new streak
+
+
+def test_a_restored_streak_keeps_its_start_and_count() -> None:
+    streak = FailureStreak(max_seconds=100.0, max_failures=1000)
+    streak.restore(failures=3, started_at=10.0)
+    assert streak.record_failure(50.0) is None and streak.failures == 4
+    assert streak.record_failure(110.0) == "disabled: every delivery attempt failed for 100 seconds"
+
+
+def test_a_webhook_state_snapshot_moves_its_breaker_between_clocks() -> None:
+    options = DispatcherOptions(breaker_threshold=2, breaker_cooldown_seconds=10.0, breaker_max_cooldown_seconds=40.0)
+    state = WebhookState(options)
+    assert state.health_snapshot(wall=1000.0, mono=5.0) is None
+    for mono in (5.0, 6.0):
+        state.breaker.record_failure(mono)
+        state.streak.record_failure(1000.0 + mono - 5.0)
+    snapshot = state.health_snapshot(wall=1001.0, mono=6.0)
+    assert snapshot == StreakSnapshot(
+        failures=2, started_at=1000.0, breaker_failures=2, breaker_open_until=1011.0, breaker_cooldown_seconds=10.0
+    )
+    successor = WebhookState(options)
+    successor.restore_health(snapshot, wall=1003.0, mono=500.0)  # another process: another monotonic clock
+    assert successor.breaker.is_open and not successor.breaker.allow(507.9)
+    assert successor.breaker.allow(508.0)  # the probe, when the saved pause ends
+    assert not successor.breaker.allow(508.1)
+    assert (successor.streak.failures, successor.streak.started_at) == (2, 1000.0)

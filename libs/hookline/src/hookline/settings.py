@@ -32,6 +32,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allow_private_targets: bool = False
     event_types_file: str | None = None
     delivery_timeout_seconds: float = 15.0
+    # A PEM file of CAs the dispatcher trusts on top of the system store (a private CA, or a test's own).
+    extra_ca_file: str | None = None
     ingest_extra_topics: str = ""
     event_retention_days: int = 30
     attempt_retention_days: int = 30

@@ -20,6 +20,18 @@ class CircuitBreaker:
     def is_open(self) -> bool:
         return self.open_until is not None
 
+    @property
+    def cooldown(self) -> float:
+        """The pause the breaker takes next time it opens (doubled by each failed probe)."""
+        return self._cooldown
+
+    def restore(self, *, failures: int, open_until: float | None, cooldown: float) -> None:
+        """Takes over a breaker saved by another owner; an open one lets a single probe through once it is due."""
+        self.failures = failures
+        self.open_until = open_until
+        self._cooldown = min(max(cooldown, self.base_cooldown), self.max_cooldown)
+        self._probing = False
+
     def allow(self, now: float) -> bool:
         """Whether a delivery may be attempted now; when it is the half-open probe, it is the only one."""
         if self.open_until is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -22,6 +22,7 @@ from hookline.settings import Settings
 from hookline_dispatcher import metrics
 from hookline_dispatcher.config_follower import ConfigFollower
 from hookline_dispatcher.delivery_handler import DeliveryHandler
+from hookline_dispatcher.failure_streak_store import FailureStreakStore
 from hookline_dispatcher.oidc_tokens import OidcTokens
 from hookline_dispatcher.options import DispatcherOptions
 from hookline_dispatcher.record_batcher import RecordBatcher
@@ -29,6 +30,8 @@ from hookline_dispatcher.retry_relay import RetryRelay
 from hookline_dispatcher.sender import Sender
 from hookline_dispatcher.signing_keys import SigningKeys
 from hookline_dispatcher.task_consumer import TaskConsumer
+from hookline_dispatcher.tls_trust import delivery_ssl_context
+from hookline_dispatcher.webhook_ownership import WebhookOwnership
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +52,7 @@ class Engine:
             timeout_seconds=settings.delivery_timeout_seconds,
             allow_private_targets=settings.allow_private_targets,
             max_connections_per_pool=options.per_webhook_concurrency + 4,
+            ssl_context=delivery_ssl_context(settings.extra_ca_file),
         )
         self.oidc = OidcTokens(self.sender, box, self._load_assertion_key)
         self.records = RecordBatcher(
@@ -59,6 +63,7 @@ class Engine:
         self._consumer: TaskConsumer | None = None
         self._relay: RetryRelay | None = None
         self.handler: DeliveryHandler | None = None
+        self.ownership: WebhookOwnership | None = None
         self._background: list[asyncio.Task[None]] = []
 
     async def _load_assertion_key(self) -> AssertionKey:
@@ -88,9 +93,15 @@ class Engine:
         )
         self._relay = RetryRelay(self.settings.kafka_bootstrap, self.options, self._producer)
         await self._relay.start()
-        self._consumer = TaskConsumer(self.settings.kafka_bootstrap, self.options, self._handle_record)
+        self.ownership = WebhookOwnership(
+            self.handler.states, FailureStreakStore(self._db), flush_seconds=self.options.streak_flush_seconds
+        )
+        self._consumer = TaskConsumer(
+            self.settings.kafka_bootstrap, self.options, self._handle_record, self._hand_back_webhooks
+        )
         await self._consumer.start()
         self._spawn(self._report_metrics())
+        self._spawn(self.ownership.run())
         if not ttl:
             self._spawn(mongo.run_expiry_sweeper(self._db, self.options.expiry_sweep_seconds))
         self.ready = True
@@ -108,6 +119,9 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.records.stop()
+        if self.ownership is not None:
+            with contextlib.suppress(Exception):  # logged; the next owner continues from the last save
+                await self.ownership.flush()
         await self.follower.stop()
         if self._producer is not None:
             await self._producer.stop()
@@ -115,7 +129,7 @@ class Engine:
         log.info("dispatcher stopped")
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        assert self.handler is not None and self._producer is not None
+        assert self.handler is not None and self._producer is not None and self.ownership is not None
         try:
             task = msgspec.json.decode(record.value, type=DeliveryTask)
         except msgspec.DecodeError:
@@ -128,7 +142,12 @@ class Engine:
                 headers=[("hookline-error", b"malformed_task")],
             )
             return
+        await self.ownership.take(task.webhook_id, record.partition)
         await self.handler.handle(task)
+
+    async def _hand_back_webhooks(self, revoked: list[TopicPartition]) -> None:
+        if self.ownership is not None:
+            await self.ownership.hand_back(tp.partition for tp in revoked)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         self._background.append(asyncio.create_task(coroutine))

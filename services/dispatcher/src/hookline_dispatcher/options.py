@@ -40,6 +40,8 @@ class DispatcherOptions:
     # DESIGN.md §6 disable rule: every attempt failed for this long, or this many failed deliveries in a row.
     disable_after_seconds: float = 5 * 24 * 3600.0
     disable_after_failures: int = 1000
+    # How often changed failure streaks (and breakers) are saved to MongoDB for the next owner of a webhook.
+    streak_flush_seconds: float = 5.0
     # How long a task for an unknown webhook waits for the config follower to reach the topic's end.
     unknown_webhook_wait_seconds: float = 5.0
     # At shutdown or partition revocation: how long in-flight tasks may take to finish before being handed back.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections.abc import Mapping
@@ -85,7 +86,7 @@ class Sender:
         except httpx.TimeoutException:
             raise SendError("timeout", f"no response within {self.timeout_seconds:g}s") from None
         except httpx.HTTPError as exc:
-            kind = "tls" if _is_tls_error(exc) else "connect"
+            kind = "tls" if _is_tls_error(exc) else "dns" if _is_name_error(exc) else "connect"
             raise SendError(kind, _describe(exc)) from None
 
     async def _post(
@@ -132,6 +133,16 @@ def _is_tls_error(exc: BaseException) -> bool:
             return True
         text = str(seen)
         if "SSL" in text or "CERTIFICATE" in text.upper() or "TLS" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_name_error(exc: BaseException) -> bool:
+    """A host name that did not resolve while connecting (only where private targets skip our own resolution)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

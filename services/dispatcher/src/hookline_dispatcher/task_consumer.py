@@ -18,6 +18,7 @@ from hookline_dispatcher.options import DispatcherOptions
 log = structlog.get_logger(__name__)
 
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+RevokeHandler = Callable[[list[TopicPartition]], Awaitable[None]]
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -32,9 +33,16 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class TaskConsumer:
-    def __init__(self, bootstrap: str, options: DispatcherOptions, handler: RecordHandler) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        options: DispatcherOptions,
+        handler: RecordHandler,
+        on_revoked: RevokeHandler | None = None,
+    ) -> None:
         self._options = options
         self._handler = handler
+        self._on_revoked = on_revoked
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=options.group_id,
@@ -69,7 +77,7 @@ class TaskConsumer:
         self._stopping.set()
         if self._loop_task is not None:
             await self._loop_task
-        await self._drain(list(self._tasks))
+        await self._drain(list(self._tasks), "shutdown")
         if self._commit_task is not None:
             self._commit_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -138,17 +146,20 @@ class TaskConsumer:
                 self._consumer.resume(tp)
 
     async def hand_back(self, revoked: list[TopicPartition]) -> None:
-        """On revocation: wait briefly for those partitions' tasks, commit what finished, forget the rest."""
+        """On revocation: wait briefly for those partitions' tasks, commit what finished, cancel the rest.
+
+        The rest are delivered again by the partitions' next owner, which gets them only once this returns: so
+        their webhooks never have two senders at once, and their rate limits hold across the rebalance.
+        """
         keys: list[object] = list(revoked)
-        running = [task for tp in revoked for task in self._partition_tasks.get(tp, ())]
-        if running:
-            # Those still running after this keep going, but their partitions' next owner delivers them again.
-            await asyncio.wait(running, timeout=self._options.drain_seconds)
+        await self._drain([task for tp in revoked for task in self._partition_tasks.get(tp, ())], "revocation")
         await self.commit(keys)
         for tp in revoked:
             self._tracker.drop(tp)
             self._paused.discard(tp)
             self._partition_tasks.pop(tp, None)
+        if self._on_revoked is not None:
+            await self._on_revoked(revoked)
         log.info("partitions revoked", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in revoked))
 
     async def commit(self, keys: list[object] | None = None) -> None:
@@ -169,7 +180,7 @@ class TaskConsumer:
             await asyncio.sleep(self._options.commit_interval_seconds)
             await self.commit()
 
-    async def _drain(self, tasks: list[asyncio.Task[None]]) -> None:
+    async def _drain(self, tasks: list[asyncio.Task[None]], occasion: str) -> None:
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=self._options.drain_seconds)
@@ -177,5 +188,5 @@ class TaskConsumer:
             # Handed back: never committed, so the next owner delivers it again.
             task.cancel()
         if pending:
-            log.warning("in-flight tasks handed back at shutdown", count=len(pending))
+            log.warning("in-flight tasks handed back", at=occasion, count=len(pending))
             await asyncio.wait(pending, timeout=5)
