@@ -42,8 +42,17 @@ class WebhookOwnership:
         loading = self._loading.get(webhook_id)
         if loading is None:
             loading = self._loading[webhook_id] = asyncio.create_task(self._load(webhook_id))
-            loading.add_done_callback(lambda _: self._loading.pop(webhook_id, None))
+            loading.add_done_callback(lambda done: self._loaded(webhook_id, done))
         await asyncio.shield(loading)
+
+    def _loaded(self, webhook_id: str, task: asyncio.Task[None]) -> None:
+        if self._loading.get(webhook_id) is task:
+            del self._loading[webhook_id]
+
+    def cancel_loads(self) -> None:
+        """At shutdown: loads still waiting for MongoDB are given up (their tasks were handed back)."""
+        for task in self._loading.values():
+            task.cancel()
 
     async def _load(self, webhook_id: str) -> None:
         delay = 0.2
