@@ -21,7 +21,7 @@ from hookline.retry_schedule import RETRY_TIERS, RetryPolicy
 from hookline.settings import Settings
 from hookline_dispatcher.engine import Engine
 from hookline_dispatcher.options import DeliveryTopics, DispatcherOptions
-from tests.integration.dispatcher.receivers import ReceiverHub, start_hub
+from tests.integration.dispatcher.receivers import ReceiverHub, Route, start_hub
 from tests.integration.dispatcher.seeding import BOX, MASTER_KEY, create_webhook, make_task, produce
 from tests.servers import Servers
 
@@ -83,6 +83,22 @@ async def deliver_once(
     attempt = await db[documents.ATTEMPTS].find_one({"delivery_id": task.delivery_id})
     assert attempt is not None
     return attempt
+
+
+def all_succeeded(
+    db: AsyncDatabase[Document], routes: list[Route], tasks: list[DeliveryTask]
+) -> Callable[[], Awaitable[bool]]:
+    """A condition: every task's event reached the receivers, and every delivery shows `succeeded`."""
+    wanted = {t.event.id for t in tasks}
+    delivery_ids = [t.delivery_id for t in tasks]
+
+    async def condition() -> bool:
+        if not wanted <= {r.headers["webhook-id"] for route in routes for r in route.received}:
+            return False
+        done = await db[documents.DELIVERIES].count_documents({"_id": {"$in": delivery_ids}, "status": "succeeded"})
+        return done == len(tasks)
+
+    return condition
 
 
 @pytest.fixture(scope="session")

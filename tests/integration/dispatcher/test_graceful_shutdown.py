@@ -6,9 +6,7 @@ import asyncio
 import signal
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
@@ -16,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from hookline import documents, topics
 from hookline.mongo import Document
 from hookline.retry_schedule import RetryPolicy
-from tests.integration.dispatcher.conftest import wait_until
+from tests.integration.dispatcher.conftest import all_succeeded, wait_until
+from tests.integration.dispatcher.dispatcher_process import wait_ready
 from tests.integration.dispatcher.receivers import Received, ReceiverHub, Reply, Route
 from tests.integration.dispatcher.seeding import MASTER_KEY, create_webhook, make_task, produce
 from tests.servers import SERVICE_PORT_BASE, Servers
@@ -33,20 +32,6 @@ def start_dispatcher(servers: Servers, port: int) -> subprocess.Popen[bytes]:
         HOOKLINE_MASTER_KEY=MASTER_KEY, HOOKLINE_ALLOW_PRIVATE_TARGETS="true", HOOKLINE_DELIVERY_TIMEOUT_SECONDS="5"
     )
     return subprocess.Popen([sys.executable, "-m", "hookline_dispatcher", "--port", str(port)], env=env)
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the dispatcher exited during start-up"
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("the dispatcher did not become ready")
 
 
 async def test_sigterm_mid_run_loses_no_delivery(
@@ -86,17 +71,8 @@ async def test_sigterm_mid_run_loses_no_delivery(
         await wait_ready(second_port, second)
         wanted = {t.event.id for t in tasks}
 
-        async def all_succeeded() -> bool:
-            received = {r.headers["webhook-id"] for route in routes for r in route.received}
-            if not wanted <= received:
-                return False
-            done = await db[documents.DELIVERIES].count_documents(
-                {"webhook_id": {"$in": [w.id for w in webhooks]}, "status": "succeeded"}
-            )
-            return done == TASKS
-
         try:
-            await wait_until(all_succeeded, timeout=150, what="every delivery to succeed")
+            await wait_until(all_succeeded(db, routes, tasks), timeout=150, what="every delivery to succeed")
         except AssertionError:
             received = {r.headers["webhook-id"] for route in routes for r in route.received}
             statuses = await (

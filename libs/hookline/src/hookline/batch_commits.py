@@ -51,11 +51,17 @@ async def commit_or_rewind(
 
 
 async def partition_lags(consumer: AIOKafkaConsumer) -> list[tuple[TopicPartition, int]]:
-    """How far behind its partitions' high-water marks the consumer is, for those it knows one of."""
+    """How far behind its assigned partitions' ends the consumer is, per partition.
+
+    The ends are asked of the broker (one ListOffsets request), not taken from the high-water marks of fetch
+    responses: a paused partition is not fetched, so its high-water mark stops moving just while it falls behind.
+    """
+    assigned = list(consumer.assignment())
+    if not assigned:
+        return []
+    ends = await consumer.end_offsets(assigned)
     lags = []
-    for tp in consumer.assignment():
-        highwater = consumer.highwater(tp)
-        if highwater is None:
-            continue
-        lags.append((tp, max(0, highwater - await consumer.position(tp))))
+    for tp, end in ends.items():
+        with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+            lags.append((tp, max(0, end - await consumer.position(tp))))
     return lags

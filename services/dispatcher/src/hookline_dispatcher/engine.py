@@ -120,6 +120,7 @@ class Engine:
                 await task
         await self.records.stop()
         if self.ownership is not None:
+            self.ownership.cancel_loads()
             with contextlib.suppress(Exception):  # logged; the next owner continues from the last save
                 await self.ownership.flush()
         await self.follower.stop()

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from hookline.batch_commits import partition_lags
 from hookline.messages import DeliveryTask
 from hookline.retry_schedule import RETRY_TIERS, tier_for, tier_topic_suffix
 from hookline_dispatcher.options import DispatcherOptions
@@ -86,13 +87,9 @@ class RetryRelay:
     async def backlog(self) -> dict[str, int]:
         """Messages not yet released per tier suffix, over the partitions this relay owns."""
         result = {tier_topic_suffix(tier): 0 for tier in RETRY_TIERS}
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue
-            with contextlib.suppress(KafkaError, AssertionError):
-                position = await self._consumer.position(tp)
-                result[tier_topic_suffix(self._tiers[tp.topic])] += max(0, high - position)
+        # Held partitions are paused, so only the broker knows how much arrived behind the held message.
+        for tp, lag in await partition_lags(self._consumer):
+            result[tier_topic_suffix(self._tiers[tp.topic])] += lag
         return result
 
     async def _run(self) -> None:

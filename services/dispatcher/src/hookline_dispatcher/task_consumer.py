@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from hookline.batch_commits import partition_lags
 from hookline_dispatcher import metrics
 from hookline_dispatcher.offset_tracker import OffsetTracker, PartitionOffsets
 from hookline_dispatcher.options import DispatcherOptions
@@ -55,6 +56,8 @@ class TaskConsumer:
         )
         self._tracker = OffsetTracker()
         self._paused: set[TopicPartition] = set()
+        # Partitions being handed back: nothing more is taken from them while their tasks drain.
+        self._revoking: set[TopicPartition] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._partition_tasks: dict[TopicPartition, set[asyncio.Task[None]]] = {}
         self._stopping = asyncio.Event()
@@ -86,14 +89,8 @@ class TaskConsumer:
         await self._consumer.stop()
 
     async def lag(self) -> int:
-        total = 0
-        for tp in self._consumer.assignment():
-            high = self._consumer.highwater(tp)
-            if high is None:
-                continue
-            with contextlib.suppress(KafkaError, AssertionError):
-                total += max(0, high - await self._consumer.position(tp))
-        return total
+        """Tasks on the assigned partitions not yet read, paused partitions included."""
+        return sum(lag for _tp, lag in await partition_lags(self._consumer))
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -104,6 +101,8 @@ class TaskConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for tp, records in batch.items():
+                if tp in self._revoking:
+                    continue  # not taken, so not committed: the next owner reads them
                 partition = self._tracker.partition(tp)
                 for record in records:
                     partition.take(record.offset)
@@ -138,6 +137,7 @@ class TaskConsumer:
         if (
             tp in self._paused
             and not partition.revoked
+            and tp not in self._revoking
             and partition.unfinished <= self._options.partition_window // 2
             and not self._stopping.is_set()
         ):
@@ -152,12 +152,16 @@ class TaskConsumer:
         their webhooks never have two senders at once, and their rate limits hold across the rebalance.
         """
         keys: list[object] = list(revoked)
+        self._revoking.update(revoked)
+        with contextlib.suppress(IllegalStateError):
+            self._consumer.pause(*revoked)
         await self._drain([task for tp in revoked for task in self._partition_tasks.get(tp, ())], "revocation")
         await self.commit(keys)
         for tp in revoked:
             self._tracker.drop(tp)
             self._paused.discard(tp)
             self._partition_tasks.pop(tp, None)
+        self._revoking.difference_update(revoked)
         if self._on_revoked is not None:
             await self._on_revoked(revoked)
         log.info("partitions revoked", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in revoked))

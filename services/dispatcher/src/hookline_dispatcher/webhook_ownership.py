@@ -30,15 +30,40 @@ class WebhookOwnership:
         self._store = store
         self._flush_seconds = flush_seconds
         self._partition_of: dict[str, int] = {}
+        self._loading: dict[str, asyncio.Task[None]] = {}
         self._flush_lock = asyncio.Lock()
 
     async def take(self, webhook_id: str, partition: int) -> None:
+        """Returns once the webhook's state is loaded. The first tasks of a webhook all wait for one load and
+        resume in the order they came, so they reach the webhook's slots (and rate limit) in offset order."""
         self._partition_of[webhook_id] = partition
         if self._states.known(webhook_id):
             return
-        snapshot = await self._store.load(webhook_id)
-        if self._states.known(webhook_id):
-            return  # a concurrent first task of the same webhook got there first
+        loading = self._loading.get(webhook_id)
+        if loading is None:
+            loading = self._loading[webhook_id] = asyncio.create_task(self._load(webhook_id))
+            loading.add_done_callback(lambda done: self._loaded(webhook_id, done))
+        await asyncio.shield(loading)
+
+    def _loaded(self, webhook_id: str, task: asyncio.Task[None]) -> None:
+        if self._loading.get(webhook_id) is task:
+            del self._loading[webhook_id]
+
+    def cancel_loads(self) -> None:
+        """At shutdown: loads still waiting for MongoDB are given up (their tasks were handed back)."""
+        for task in self._loading.values():
+            task.cancel()
+
+    async def _load(self, webhook_id: str) -> None:
+        delay = 0.2
+        while True:
+            try:
+                snapshot = await self._store.load(webhook_id)
+                break
+            except Exception as exc:  # MongoDB away: the task could not store its outcome either, so wait
+                log.warning("loading a failure streak failed; retrying", error=str(exc)[:300])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         state = self._states.get(webhook_id)
         if snapshot is not None:
             state.restore_health(snapshot, time.time(), time.monotonic())
@@ -71,6 +96,9 @@ class WebhookOwnership:
         self._states.forget(gone)
         for webhook_id in gone:
             del self._partition_of[webhook_id]
+            loading = self._loading.pop(webhook_id, None)
+            if loading is not None:
+                loading.cancel()
 
     async def run(self) -> None:
         while True:
