@@ -27,6 +27,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.baseline import baseline_per_s
+from bench.cpu import CpuWindow, per_thousand
 from hookline import documents, kafka, mongo, signing, topics, webhooks
 from hookline.ids import new_id
 from hookline.messages import ProducerEvent, SigningKey
@@ -101,8 +102,17 @@ async def reset_receiver(url: str) -> None:
         await client.post(f"{url}/reset")
 
 
-async def saturate(servers: Servers, org: str, receiver: str, fanout: int, seconds: float, warmup: float) -> float:
-    """Deliveries per second while producers keep a backlog in front of the pipeline."""
+async def saturate(
+    servers: Servers,
+    org: str,
+    receiver: str,
+    fanout: int,
+    seconds: float,
+    warmup: float,
+    cpu: CpuWindow,
+    profile: Profiler | None = None,
+) -> tuple[float, dict[str, float]]:
+    """Deliveries per second while producers keep a backlog in front of the pipeline, and CPU-s per 1,000."""
     producer = await kafka.start_producer(servers.kafka_bootstrap, linger_ms=10)
     stop = asyncio.Event()
     produced = 0
@@ -123,15 +133,24 @@ async def saturate(servers: Servers, org: str, receiver: str, fanout: int, secon
     try:
         await asyncio.sleep(warmup)
         start = await receiver_stats(receiver)
+        cpu.start()
+        if profile is not None:
+            profile.start(seconds)
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         end = await receiver_stats(receiver)
-        rate = (end["count"] - start["count"]) / (time.monotonic() - t0)
+        used = cpu.stop()
+        elapsed = time.monotonic() - t0
+        rate = (end["count"] - start["count"]) / elapsed
     finally:
         stop.set()
         await task
         await producer.stop()
-    return float(rate)
+        if profile is not None:
+            profile.wait()
+    return float(rate), per_thousand(used, end["count"] - start["count"]) | {
+        "machine_busy_cores": used["machine_busy"] / elapsed,
+    }
 
 
 async def drain(receiver: str, quiet_seconds: float = 3.0, timeout: float = 300.0) -> None:
@@ -195,7 +214,44 @@ async def fanout_10k(servers: Servers, receiver: str) -> float:
         await consumer.stop()
 
 
-async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, float]:
+class Profiler:
+    """py-spy on every service process for the saturation window; flame graphs land in bench/results/."""
+
+    def __init__(self, pids: dict[str, int], out: Path) -> None:
+        self._pids = pids
+        self._out = out
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, seconds: float) -> None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        self._out.mkdir(parents=True, exist_ok=True)
+        for name, pid in self._pids.items():
+            argv = [str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "--nonblocking"]
+            for fmt, suffix in (("raw", "txt"),):
+                target = self._out / f"profile-{name}.{suffix}"
+                self._procs.append(
+                    subprocess.Popen(
+                        [*argv, "-f", fmt, "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    )
+                )
+
+    def wait(self) -> None:
+        for proc in self._procs:
+            proc.wait(timeout=120)
+
+
+def server_pids(servers: Servers) -> dict[str, int]:
+    """Kafka's and the MongoDB-wire server's pids, when the bench started them itself."""
+    if servers.stack is None:
+        return {}
+    pids = {}
+    for name in ("kafka", "mongo"):
+        with contextlib.suppress(OSError, ValueError):
+            pids[name] = int(servers.stack.layout.pid_file(name).read_text().strip())
+    return pids
+
+
+async def run(servers: Servers, dispatchers: int, seconds: float, profile: bool = False) -> dict[str, Any]:
     rport = free_port()
     receiver = f"http://127.0.0.1:{rport}"
     recv = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), "--port", str(rport)])
@@ -218,7 +274,10 @@ async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, f
                 platform.wait_ready(name)
             org = await make_tenant(servers, receiver, 10)
             print(f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True)
-            rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
+            pids = {name: proc.pid for name, proc in platform.procs.items() if name != "subscription-api"}
+            profiler = Profiler(dict(pids), ROOT / "bench" / "results") if profile else None
+            pids |= {"receiver": recv.pid, "load-generator": os.getpid()} | server_pids(servers)
+            rate, cpu = await saturate(servers, org, receiver, 10, seconds, 10, CpuWindow(pids), profiler)
             await drain(receiver)
             print("latency at half that rate (30 s)…", flush=True)
             lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
@@ -238,6 +297,7 @@ async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, f
         "max_ms": round(lat["max_ms"], 1),
         "fanout_10k_s": round(fan, 2),
         "dispatchers": dispatchers,
+        "cpu_s_per_1k": {k: round(v, 3) for k, v in cpu.items()},
     }
 
 
@@ -245,14 +305,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="measurement window at saturation")
+    parser.add_argument("--profile", action="store_true", help="py-spy the services while saturated")
     args = parser.parse_args()
     # The servers start outside the event loop: their start-up runs a loop of its own.
     with start_servers() as servers:
-        result = asyncio.run(run(servers, args.dispatchers, args.seconds))
+        result = asyncio.run(run(servers, args.dispatchers, args.seconds, args.profile))
+    cpu = result.pop("cpu_s_per_1k")
     print()
     print(f"{'figure':<22}{'value':>12}")
     for name, value in result.items():
         print(f"{name:<22}{value:>12}")
+    print()
+    print(f"{'CPU-s per 1k deliveries (saturated)':<36}{'':>6}")
+    for name, value in cpu.items():
+        print(f"{name:<36}{value:>6.3f}")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     summary = {
