@@ -65,6 +65,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     documents.ATTEMPTS: [
         IndexModel([("webhook_id", ASCENDING), ("_id", DESCENDING)]),
         IndexModel([("delivery_id", ASCENDING)]),
+        # A delivery that succeeded at its first attempt has no status document: its event finds it here.
+        IndexModel([("event_id", ASCENDING)]),
     ],
     documents.IDEMPOTENCY: [IndexModel([("expires_at", ASCENDING)])],
 }
