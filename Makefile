@@ -53,9 +53,9 @@ bench: tools
 bench-fanout: tools
 	$(UV) run python bench/fanout.py
 
-# The same with two dispatcher processes, to show dispatchers scale out.
+# Saturation with one dispatcher process, then two: the scaling factor (bench/results/scaling.json).
 bench-scaling: tools
-	$(UV) run python bench/run.py --dispatchers 2
+	$(UV) run python bench/run.py --scaling
 
 clean: down
 	rm -rf .hookline .venv .pytest_cache .mypy_cache .ruff_cache

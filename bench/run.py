@@ -1,7 +1,12 @@
 """`make bench`: the whole platform as separate processes on real Kafka and MongoDB, measured end to end.
 
-Prints a table, then one last line of JSON, also written to bench/results/latest.json:
+Prints a table (with the CPU-seconds each process spent per 1,000 deliveries while saturated), then one last
+line of JSON, also written to bench/results/latest.json:
 {"deliveries_per_s", "baseline_per_s", "ratio", "p50_ms", "p99_ms", "fanout_10k_s"}.
+
+`--scaling` (make bench-scaling) saturates with one dispatcher process, then with two, and prints
+{"deliveries_per_s_1", "deliveries_per_s_2", "scaling_factor"} (also bench/results/scaling.json).
+`--profile` records py-spy profiles of the services while saturated (bench/results/profile-*.txt).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.baseline import baseline_per_s
+from bench.cpu import CpuWindow, per_thousand
 from hookline import documents, kafka, mongo, signing, topics, webhooks
 from hookline.ids import new_id
 from hookline.messages import ProducerEvent, SigningKey
@@ -90,19 +97,39 @@ def event_bytes(org: str, i: int) -> bytes:
     return msgspec.json.encode(event)
 
 
+_control: dict[int, httpx.AsyncClient] = {}
+
+
+def _control_client() -> httpx.AsyncClient:
+    """One client per event loop for the receiver's control routes: a new client (and TLS context) per poll
+    cost the load generator more CPU than producing."""
+    loop = id(asyncio.get_running_loop())
+    client = _control.get(loop)
+    if client is None:
+        client = _control[loop] = httpx.AsyncClient(timeout=30)
+    return client
+
+
 async def receiver_stats(url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
-        stats: dict[str, Any] = (await client.get(f"{url}/stats")).json()
-        return stats
+    stats: dict[str, Any] = (await _control_client().get(f"{url}/stats")).json()
+    return stats
 
 
 async def reset_receiver(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        await client.post(f"{url}/reset")
+    await _control_client().post(f"{url}/reset")
 
 
-async def saturate(servers: Servers, org: str, receiver: str, fanout: int, seconds: float, warmup: float) -> float:
-    """Deliveries per second while producers keep a backlog in front of the pipeline."""
+async def saturate(
+    servers: Servers,
+    org: str,
+    receiver: str,
+    fanout: int,
+    seconds: float,
+    warmup: float,
+    cpu: CpuWindow,
+    profile: Profiler | None = None,
+) -> tuple[float, dict[str, float]]:
+    """Deliveries per second while producers keep a backlog in front of the pipeline, and CPU-s per 1,000."""
     producer = await kafka.start_producer(servers.kafka_bootstrap, linger_ms=10)
     stop = asyncio.Event()
     produced = 0
@@ -123,15 +150,24 @@ async def saturate(servers: Servers, org: str, receiver: str, fanout: int, secon
     try:
         await asyncio.sleep(warmup)
         start = await receiver_stats(receiver)
+        cpu.start()
+        if profile is not None:
+            profile.start(seconds)
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         end = await receiver_stats(receiver)
-        rate = (end["count"] - start["count"]) / (time.monotonic() - t0)
+        used = cpu.stop()
+        elapsed = time.monotonic() - t0
+        rate = (end["count"] - start["count"]) / elapsed
     finally:
         stop.set()
         await task
         await producer.stop()
-    return float(rate)
+        if profile is not None:
+            profile.wait()
+    return float(rate), per_thousand(used, end["count"] - start["count"]) | {
+        "machine_busy_cores": used["machine_busy"] / elapsed,
+    }
 
 
 async def drain(receiver: str, quiet_seconds: float = 3.0, timeout: float = 300.0) -> None:
@@ -195,7 +231,46 @@ async def fanout_10k(servers: Servers, receiver: str) -> float:
         await consumer.stop()
 
 
-async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, float]:
+class Profiler:
+    """py-spy on every service process for the saturation window; flame graphs land in bench/results/."""
+
+    def __init__(self, pids: dict[str, int], out: Path) -> None:
+        self._pids = pids
+        self._out = out
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, seconds: float) -> None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        self._out.mkdir(parents=True, exist_ok=True)
+        for name, pid in self._pids.items():
+            argv = [str(py_spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "--nonblocking"]
+            for fmt, suffix in (("raw", "txt"),):
+                target = self._out / f"profile-{name}.{suffix}"
+                self._procs.append(
+                    subprocess.Popen(
+                        [*argv, "-f", fmt, "-o", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    )
+                )
+
+    def wait(self) -> None:
+        for proc in self._procs:
+            proc.wait(timeout=120)
+
+
+def server_pids(servers: Servers) -> dict[str, int]:
+    """Kafka's and the MongoDB-wire server's pids, when the bench started them itself."""
+    if servers.stack is None:
+        return {}
+    pids = {}
+    for name in ("kafka", "mongo"):
+        with contextlib.suppress(OSError, ValueError):
+            pids[name] = int(servers.stack.layout.pid_file(name).read_text().strip())
+    return pids
+
+
+@contextlib.asynccontextmanager
+async def running_receiver() -> AsyncIterator[tuple[str, int]]:
+    """The loopback receiver in a process of its own; yields its URL and pid."""
     rport = free_port()
     receiver = f"http://127.0.0.1:{rport}"
     recv = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), "--port", str(rport)])
@@ -205,30 +280,53 @@ async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, f
                 await receiver_stats(receiver)
                 break
             await asyncio.sleep(0.05)
+        yield receiver, recv.pid
+    finally:
+        recv.terminate()
+        recv.wait(timeout=10)
+
+
+def start_platform(servers: Servers, dispatchers: int) -> Platform:
+    platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
+    for name in ("subscription-api", "event-ingest", "fan-out"):
+        platform.start(name)
+    for n in range(dispatchers):
+        platform.start(f"dispatcher-{n}", service="dispatcher")
+    for name in platform.procs:
+        platform.wait_ready(name)
+    return platform
+
+
+async def saturate_platform(
+    servers: Servers, platform: Platform, receiver: tuple[str, int], seconds: float, profile: bool
+) -> tuple[str, float, dict[str, float]]:
+    """A fresh tenant of 10 webhooks, saturated: (organization id, deliveries/s, CPU-s per 1k per process)."""
+    url, receiver_pid = receiver
+    org = await make_tenant(servers, url, 10)
+    dispatchers = sum(1 for name in platform.procs if name.startswith("dispatcher"))
+    print(f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True)
+    pids = {name: proc.pid for name, proc in platform.procs.items() if name != "subscription-api"}
+    profiler = Profiler(dict(pids), ROOT / "bench" / "results") if profile else None
+    pids |= {"receiver": receiver_pid, "load-generator": os.getpid()} | server_pids(servers)
+    rate, cpu = await saturate(servers, org, url, 10, seconds, 10, CpuWindow(pids), profiler)
+    await drain(url)
+    return org, rate, cpu
+
+
+async def run(servers: Servers, dispatchers: int, seconds: float, profile: bool = False) -> dict[str, Any]:
+    async with running_receiver() as (receiver, receiver_pid):
         print("measuring the httpx baseline (15 s)…", flush=True)
         baseline = await baseline_per_s(f"{receiver}/baseline", seconds=15)
         await reset_receiver(receiver)
-        platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
+        platform = start_platform(servers, dispatchers)
         try:
-            for name in ("subscription-api", "event-ingest", "fan-out"):
-                platform.start(name)
-            for n in range(dispatchers):
-                platform.start(f"dispatcher-{n}", service="dispatcher")
-            for name in platform.procs:
-                platform.wait_ready(name)
-            org = await make_tenant(servers, receiver, 10)
-            print(f"saturating with {dispatchers} dispatcher(s) ({seconds:.0f} s after a 10 s warm-up)…", flush=True)
-            rate = await saturate(servers, org, receiver, 10, seconds, warmup=10)
-            await drain(receiver)
+            org, rate, cpu = await saturate_platform(servers, platform, (receiver, receiver_pid), seconds, profile)
             print("latency at half that rate (30 s)…", flush=True)
             lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
             print("fan-out of one event to 10,000 webhooks…", flush=True)
             fan = await fanout_10k(servers, receiver)
         finally:
             platform.stop_all()
-    finally:
-        recv.terminate()
-        recv.wait(timeout=10)
     return {
         "deliveries_per_s": round(rate, 1),
         "baseline_per_s": round(baseline, 1),
@@ -238,23 +336,65 @@ async def run(servers: Servers, dispatchers: int, seconds: float) -> dict[str, f
         "max_ms": round(lat["max_ms"], 1),
         "fanout_10k_s": round(fan, 2),
         "dispatchers": dispatchers,
+        "cpu_s_per_1k": {k: round(v, 3) for k, v in cpu.items()},
     }
+
+
+async def scaling(servers: Servers, seconds: float) -> dict[str, Any]:
+    """Saturated deliveries/s with one dispatcher process, then with two, on the same servers and receiver."""
+    rates: dict[int, float] = {}
+    cpu: dict[str, float] = {}
+    async with running_receiver() as receiver:
+        for dispatchers in (1, 2):
+            await reset_receiver(receiver[0])
+            platform = start_platform(servers, dispatchers)
+            try:
+                _org, rates[dispatchers], used = await saturate_platform(servers, platform, receiver, seconds, False)
+            finally:
+                platform.stop_all()
+            # What else the machine ran meanwhile: on a shared machine the factor means little without it.
+            wanted = ("dispatcher", "others_on_machine", "all_bench_processes")
+            cpu |= {f"{name} ({dispatchers}d)": round(v, 3) for name, v in used.items() if name.startswith(wanted)}
+    return {
+        "deliveries_per_s_1": round(rates[1], 1),
+        "deliveries_per_s_2": round(rates[2], 1),
+        "scaling_factor": round(rates[2] / rates[1], 2) if rates[1] else 0.0,
+        "cpu_s_per_1k": cpu,
+    }
+
+
+def print_cpu(cpu: dict[str, float]) -> None:
+    print()
+    print(f"{'CPU-s per 1k deliveries (saturated)':<40}{'':>6}")
+    for name, value in cpu.items():
+        print(f"{name:<40}{value:>6.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=60.0, help="measurement window at saturation")
+    parser.add_argument("--profile", action="store_true", help="py-spy the services while saturated")
+    parser.add_argument("--scaling", action="store_true", help="saturate with 1, then 2 dispatchers; the factor")
     args = parser.parse_args()
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
     # The servers start outside the event loop: their start-up runs a loop of its own.
     with start_servers() as servers:
-        result = asyncio.run(run(servers, args.dispatchers, args.seconds))
+        if args.scaling:
+            result = asyncio.run(scaling(servers, args.seconds))
+        else:
+            result = asyncio.run(run(servers, args.dispatchers, args.seconds, args.profile))
+    cpu = result.pop("cpu_s_per_1k")
     print()
     print(f"{'figure':<22}{'value':>12}")
     for name, value in result.items():
         print(f"{name:<22}{value:>12}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
+    print_cpu(cpu)
+    if args.scaling:
+        (out / "scaling.json").write_text(json.dumps(result) + "\n")
+        print(json.dumps(result))
+        return
     summary = {
         k: result[k] for k in ("deliveries_per_s", "baseline_per_s", "ratio", "p50_ms", "p99_ms", "fanout_10k_s")
     }

@@ -256,3 +256,39 @@ async def test_an_event_shows_its_delivery_status_per_visible_webhook(
     assert statuses == {first: ("succeeded", 1), second: ("failed", 15)}
     assert (await client.get(f"/v1/events/{event_id}", headers=other_tenant.read)).status_code == 404
     assert (await client.get("/v1/events/evt_01NOPE", headers=tenant.read)).status_code == 404
+
+
+async def test_a_delivery_that_succeeded_at_its_first_attempt_is_known_by_that_attempt(
+    client: Client, tenant: Tenant, db: AsyncDatabase[Document], api_settings: Settings
+) -> None:
+    webhook_id = await make_webhook(client, tenant)
+    now = datetime.now(UTC)
+    event_id = await store_event(db, tenant.org_id, "member.added", now)
+    delivery_id = derived_id("dlv", at=ms(now), seed=f"{event_id}:{webhook_id}")
+    # What the dispatcher stores for a first-attempt success: the attempt, and no status document.
+    attempt = Attempt(
+        id=new_id("att"),
+        organization_id=tenant.org_id,
+        webhook_id=webhook_id,
+        event_id=event_id,
+        delivery_id=delivery_id,
+        attempt=1,
+        status="succeeded",
+        status_code=204,
+        latency_ms=3.0,
+        created_at=ms(now),
+        expires_at=now + timedelta(days=30),
+    )
+    await db[documents.ATTEMPTS].insert_one(mongo.to_document(attempt))
+    body = (await client.get(f"/v1/events/{event_id}", headers=tenant.read)).json()
+    [delivery] = body["deliveries"]
+    assert (delivery["delivery_id"], delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+        delivery_id,
+        "succeeded",
+        1,
+        204,
+    )
+    response = await client.post(f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", headers=tenant.manage)
+    assert response.status_code == 202, response.text
+    [task] = await tasks_for(api_settings, webhook_id, 1)
+    assert (task.delivery_id, task.reason, task.prior_attempts) == (delivery_id, "manual_retry", 1)

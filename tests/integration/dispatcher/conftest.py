@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import documents, kafka
+from hookline import delivery_status, documents, kafka
 from hookline.messages import DeliveryTask
 from hookline.mongo import Document
 from hookline.retry_schedule import RETRY_TIERS, RetryPolicy
@@ -95,8 +95,8 @@ def all_succeeded(
     async def condition() -> bool:
         if not wanted <= {r.headers["webhook-id"] for route in routes for r in route.received}:
             return False
-        done = await db[documents.DELIVERIES].count_documents({"_id": {"$in": delivery_ids}, "status": "succeeded"})
-        return done == len(tasks)
+        found = await delivery_status.of_ids(db, delivery_ids)
+        return sum(1 for d in found if d.status == "succeeded") == len(tasks)
 
     return condition
 

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import documents
+from hookline import delivery_status, documents
 from hookline.mongo import Document
 from hookline.webhooks import Webhook
 from hookline_dispatcher.failure_streak_store import COLLECTION
@@ -202,8 +202,8 @@ async def test_an_open_breaker_stays_open_across_a_restart(
     await second.send(task)
 
     async def delivered() -> bool:
-        doc = await db[documents.DELIVERIES].find_one({"_id": task.delivery_id})
-        return doc is not None and doc["status"] == "succeeded"
+        found = await delivery_status.find(db, task.delivery_id)
+        return found is not None and found.status == "succeeded"
 
     await wait_until(delivered, timeout=cooldown + 30, what="the probe after the cooldown to succeed")
     attempt = await db[documents.ATTEMPTS].find_one({"delivery_id": task.delivery_id})

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import documents
+from hookline import delivery_status, documents
 from hookline.mongo import Document
 from tests.integration.dispatcher.conftest import EngineFactory, deliver_once, wait_until
 from tests.integration.dispatcher.receivers import ReceiverHub
@@ -32,12 +32,12 @@ async def test_attempts_and_statuses_carry_the_window_and_go_once_it_has_passed(
     assert old["expires_at"] - old["created_at"] == window
 
     async def statuses_stored() -> bool:
-        ids = [old["delivery_id"], recent["delivery_id"]]
-        return await db[documents.DELIVERIES].count_documents({"_id": {"$in": ids}, "status": "succeeded"}) == 2
+        found = await delivery_status.of_ids(db, [old["delivery_id"], recent["delivery_id"]])
+        return sum(1 for d in found if d.status == "succeeded") == 2
 
     await wait_until(statuses_stored, what="both delivery statuses")
-    status = await db[documents.DELIVERIES].find_one({"_id": old["delivery_id"]})
-    assert status is not None and status["expires_at"] - status["updated_at"] == window
+    status = await delivery_status.find(db, old["delivery_id"])
+    assert status is not None and status.expires_at - status.updated_at == window
 
     # The window passes for the first delivery only: its documents are now older than the retention.
     passed = datetime.now(UTC) - timedelta(seconds=1)
@@ -46,9 +46,8 @@ async def test_attempts_and_statuses_carry_the_window_and_go_once_it_has_passed(
 
     async def expired_ones_gone() -> bool:
         attempt = await db[documents.ATTEMPTS].find_one({"_id": old["_id"]})
-        delivery = await db[documents.DELIVERIES].find_one({"_id": old["delivery_id"]})
-        return attempt is None and delivery is None
+        return attempt is None and await delivery_status.find(db, old["delivery_id"]) is None
 
     await wait_until(expired_ones_gone, timeout=EXPIRY_WAIT, what="the expired attempt and status to be removed")
     assert await db[documents.ATTEMPTS].find_one({"_id": recent["_id"]}) is not None
-    assert await db[documents.DELIVERIES].find_one({"_id": recent["delivery_id"]}) is not None
+    assert await delivery_status.find(db, recent["delivery_id"]) is not None

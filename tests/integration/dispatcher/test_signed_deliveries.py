@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pymongo.asynchronous.database import AsyncDatabase
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from hookline import documents
+from hookline import delivery_status, documents
 from hookline.mongo import Document
 from hookline.signing import generate_secret, public_key_for
 from tests.integration.dispatcher.conftest import RunningEngine, wait_until
@@ -40,10 +40,12 @@ async def test_standard_signature_verifies_with_the_standardwebhooks_package(
     assert request.headers["user-agent"] == "Hookline/0.1"
 
     async def delivery_succeeded() -> bool:
-        doc = await db[documents.DELIVERIES].find_one({"_id": task.delivery_id})
-        return doc is not None and doc["status"] == "succeeded"
+        delivery = await delivery_status.find(db, task.delivery_id)
+        return delivery is not None and delivery.status == "succeeded"
 
-    await wait_until(delivery_succeeded, what="the delivery document to show succeeded")
+    await wait_until(delivery_succeeded, what="the delivery to show succeeded")
+    # Succeeded at the first attempt: the attempt is the delivery's only document.
+    assert await db[documents.DELIVERIES].count_documents({"_id": task.delivery_id}) == 0
     attempts = await db[documents.ATTEMPTS].find({"delivery_id": task.delivery_id}).to_list(None)
     assert [(a["attempt"], a["status"], a["status_code"], a["response_body"]) for a in attempts] == [
         (1, "succeeded", 200, "ok")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hookline.mongo import Document
-from hookline_dispatcher.pinned_transport import PinnedTransport, pinned
+from hookline.public_url import check_url
+from hookline_dispatcher.connection_pools import ConnectionPools
+from hookline_dispatcher.http1_connection import Response
+from hookline_dispatcher.sender import request_head
 from tests.integration.dispatcher.conftest import EngineFactory, RunningEngine, deliver_once
 from tests.integration.dispatcher.receivers import ReceiverHub
 
@@ -102,14 +105,18 @@ async def test_a_name_that_does_not_resolve_is_recorded_as_dns(
 
 async def test_connections_go_to_the_checked_address_with_the_name_kept_in_host(hub: ReceiverHub) -> None:
     route = hub.add()
-    transport = PinnedTransport(max_connections=4)
-    async with httpx.AsyncClient(transport=transport) as client:
-        # The name does not resolve at all: only the pin can take the connection to the receiver.
-        url = f"http://hook.example.invalid:{hub.port}/r/{route.name}"
-        with pinned("hook.example.invalid", hub.port, ["127.0.0.1"]):
-            response = await client.post(url, content=b"{}")
+    pools = ConnectionPools(max_connections=4, ssl_context=ssl.create_default_context())
+
+    async def post(url: str) -> Response:
+        target = check_url(url, allow_private=True)
+        head = request_head(target, {}, 2)
+        return await pools.request(("k", target.scheme, target.host, target.port), ["127.0.0.1"], head, b"{}", 4096)
+
+    try:
+        # The name does not resolve at all: only the checked address can take the connection to the receiver.
+        response = await post(f"http://hook.example.invalid:{hub.port}/r/{route.name}")
         assert response.status_code == 200
-        with pytest.raises(httpx.ConnectError):
-            await client.post(f"http://other.example.invalid:{hub.port}/r/{route.name}", content=b"{}")
+    finally:
+        await pools.aclose()
     [request] = route.received
     assert request.headers["host"] == f"hook.example.invalid:{hub.port}"

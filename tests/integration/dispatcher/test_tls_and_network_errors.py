@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from hookline import documents
+from hookline import delivery_status, documents
 from hookline.mongo import Document
 from tests.integration.dispatcher.certificates import CertificateFiles, TestAuthority
 from tests.integration.dispatcher.conftest import EngineFactory, RunningEngine, deliver_once, wait_until
@@ -83,8 +83,8 @@ async def test_an_https_delivery_to_a_receiver_with_a_trusted_certificate_succee
     assert payload["id"] == task.event.id == request.headers["webhook-id"]
 
     async def succeeded() -> bool:
-        doc = await db[documents.DELIVERIES].find_one({"_id": task.delivery_id})
-        return doc is not None and doc["status"] == "succeeded"
+        found = await delivery_status.find(db, task.delivery_id)
+        return found is not None and found.status == "succeeded"
 
     await wait_until(succeeded, what="the HTTPS delivery to show succeeded")
     [attempt] = await db[documents.ATTEMPTS].find({"delivery_id": task.delivery_id}).to_list(None)

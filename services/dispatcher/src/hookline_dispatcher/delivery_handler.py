@@ -18,7 +18,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import ids, webhooks
+from hookline import delivery_status, ids, webhooks
 from hookline.documents import Attempt
 from hookline.messages import DeliveryDead, DeliveryTask, WebhookConfig, encode
 from hookline.mongo import Document, to_document
@@ -190,16 +190,17 @@ class DeliveryHandler:
             created_at=now,
             expires_at=now + timedelta(days=self._retention_days),
         )
-        status = STATUS_OF[decision.kind]
-        update = delivery_write(
-            task,
-            status=status,
-            attempts=number,
-            status_code=result.status_code,
-            error=result.error,
-            now=now,
-            retention_days=self._retention_days,
-        )
+        update = None
+        if delivery_status.stores_status(succeeded=result.succeeded, attempt_number=number):
+            update = delivery_write(
+                task,
+                status=STATUS_OF[decision.kind],
+                attempts=number,
+                status_code=result.status_code,
+                error=result.error,
+                now=now,
+                retention_days=self._retention_days,
+            )
         jobs: list[Awaitable[Any]] = [self._records.record(to_document(attempt), update)]
         if decision.kind == "retry" and decision.delay is not None:
             retry = msgspec.structs.replace(

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import assertion_key, kafka, mongo
+from hookline import assertion_key, documents, kafka, mongo
 from hookline.assertion_key import AssertionKey
 from hookline.messages import DeliveryTask
 from hookline.mongo import Document
@@ -103,7 +103,11 @@ class Engine:
         self._spawn(self._report_metrics())
         self._spawn(self.ownership.run())
         if not ttl:
-            self._spawn(mongo.run_expiry_sweeper(self._db, self.options.expiry_sweep_seconds))
+            self._spawn(
+                mongo.run_expiry_sweeper(
+                    self._db, self.options.expiry_sweep_seconds, (documents.ATTEMPTS, documents.DELIVERIES)
+                )
+            )
         self.ready = True
         log.info("dispatcher started", group=self.options.group_id)
 

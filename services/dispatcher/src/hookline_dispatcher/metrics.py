@@ -22,3 +22,13 @@ RETRY_BACKLOG = Gauge(
 CONSUMER_LAG = Gauge(
     "hookline_dispatcher_consumer_lag", "Messages on hookline.deliveries not yet read by this dispatcher."
 )
+RECORD_WRITE = Histogram(
+    "hookline_dispatcher_record_write_seconds",
+    "Time to store one batch of attempts and delivery statuses (tasks finish only once it is stored).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+RECORD_BATCH = Histogram(
+    "hookline_dispatcher_record_batch_documents",
+    "Documents per stored batch of attempts and delivery statuses.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)

@@ -50,4 +50,4 @@ class DispatcherOptions:
     record_batch_size: int = 500
     record_flush_seconds: float = 0.05
     metrics_interval_seconds: float = 5.0
-    expiry_sweep_seconds: float = 60.0
+    expiry_sweep_seconds: float = 3600.0

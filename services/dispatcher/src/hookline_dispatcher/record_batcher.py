@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -12,6 +13,7 @@ from pymongo.errors import BulkWriteError
 
 from hookline import documents
 from hookline.mongo import Document
+from hookline_dispatcher import metrics
 from hookline_dispatcher.delivery_records import DeliveryWrite
 
 log = structlog.get_logger(__name__)
@@ -85,6 +87,14 @@ class RecordBatcher:
                 await self._store(batch)
 
     async def _store(self, batch: _Batch) -> None:
+        metrics.RECORD_BATCH.observe(len(batch))
+        started = time.perf_counter()
+        try:
+            await self._store_until_done(batch)
+        finally:
+            metrics.RECORD_WRITE.observe(time.perf_counter() - started)
+
+    async def _store_until_done(self, batch: _Batch) -> None:
         delay = 0.1
         while True:
             try:

@@ -8,14 +8,26 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote
 
 import httpx
 
-from hookline.public_url import ResolutionError, UnsafeTargetError, check_url, resolve_public
-from hookline_dispatcher.pinned_transport import POOL_KEY_EXTENSION, PinnedTransport, pinned
+from hookline.public_url import (
+    ParsedTarget,
+    ResolutionError,
+    UnsafeTargetError,
+    check_url,
+    resolve_public,
+)
+from hookline_dispatcher.connection_pools import ConnectionPools
+from hookline_dispatcher.http1_connection import ProtocolError
 
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "Hookline/0.1"
+# Framing is ours to write: a caller's header never replaces these.
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_UNSAFE_HEADER_CHARS = ("\r", "\n", "\0")
 
 
 class SendError(Exception):
@@ -29,13 +41,14 @@ class SendError(Exception):
 @dataclass(frozen=True)
 class HttpResponse:
     status_code: int
-    headers: httpx.Headers
+    # Lowercase names.
+    headers: Mapping[str, str]
     body: bytes
     latency_ms: float
 
 
 class Sender:
-    """One pooled client for every delivery (and token request) of the process."""
+    """Every delivery (and token request) of the process, over keep-alive connections pooled per webhook."""
 
     def __init__(
         self,
@@ -47,21 +60,13 @@ class Sender:
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.allow_private_targets = allow_private_targets
-        transport = PinnedTransport(
+        self.pools = ConnectionPools(
             max_connections=max_connections_per_pool,
-            allow_unpinned=allow_private_targets,
-            ssl_context=ssl_context,
-        )
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout_seconds),
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            trust_env=False,
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
         )
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.pools.aclose()
 
     async def post(
         self,
@@ -83,11 +88,12 @@ class Sender:
             raise SendError("blocked_target", str(exc)) from None
         except ResolutionError as exc:
             raise SendError("dns", str(exc)) from None
-        except httpx.TimeoutException:
-            raise SendError("timeout", f"no response within {self.timeout_seconds:g}s") from None
-        except httpx.HTTPError as exc:
-            kind = "tls" if _is_tls_error(exc) else "dns" if _is_name_error(exc) else "connect"
-            raise SendError(kind, _describe(exc)) from None
+        except ssl.SSLError as exc:
+            raise SendError("tls", str(exc)[:300] or type(exc).__name__) from None
+        except (OSError, ProtocolError) as exc:
+            # A name that fails to resolve while connecting (where private targets skip our own resolution).
+            kind = "tls" if _is_tls_error(exc) else "dns" if isinstance(exc, socket.gaierror) else "connect"
+            raise SendError(kind, str(exc)[:300] or type(exc).__name__) from None
 
     async def _post(
         self,
@@ -98,32 +104,57 @@ class Sender:
         pool_key: str,
         started: float,
     ) -> HttpResponse:
-        target = check_url(url, allow_private=self.allow_private_targets)
-        addresses: list[str] | None = None
+        target = _checked(url, self.allow_private_targets)
         if target.ip is not None:
             addresses = [target.ip]
         elif not self.allow_private_targets:
             addresses = await resolve_public(target.host, target.port)
-        request = self.client.build_request(
-            "POST", target.url, content=content, headers=dict(headers), extensions={POOL_KEY_EXTENSION: pool_key}
+        else:
+            addresses = [target.host]
+        head = request_head(target, headers, len(content))
+        response = await self.pools.request(
+            (pool_key, target.scheme, target.host, target.port), addresses, head, content, read_limit
         )
-        if addresses is None:
-            return await self._exchange(request, read_limit, started)
-        with pinned(target.host, target.port, addresses):
-            return await self._exchange(request, read_limit, started)
-
-    async def _exchange(self, request: httpx.Request, read_limit: int, started: float) -> HttpResponse:
-        response = await self.client.send(request, stream=True)
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) >= read_limit:
-                    break
-        finally:
-            await response.aclose()
         latency = (time.perf_counter() - started) * 1000
-        return HttpResponse(response.status_code, response.headers, bytes(body[:read_limit]), latency)
+        return HttpResponse(response.status_code, response.headers, bytes(response.body[:read_limit]), latency)
+
+
+@lru_cache(maxsize=4096)
+def _checked(url: str, allow_private: bool) -> ParsedTarget:
+    """The URL's syntax and literal-address check: the same answer every time for one URL, so remembered.
+
+    Host names are resolved and checked again at every send (`resolve_public`), never remembered here.
+    """
+    return check_url(url, allow_private=allow_private)
+
+
+def request_head(target: ParsedTarget, headers: Mapping[str, str], length: int) -> bytes:
+    """The request line and headers of a POST; the caller's headers override ours, name for name."""
+    lines = [
+        f"POST {_path(target.path_and_query)} HTTP/1.1",
+        f"Host: {target.netloc}",
+        f"Content-Length: {length}",
+    ]
+    given = {name.lower() for name in headers}
+    if "user-agent" not in given:
+        lines.append(f"User-Agent: {USER_AGENT}")
+    for name, value in headers.items():
+        if name.lower() in _FRAMING_HEADERS:
+            continue
+        if any(c in name or c in value for c in _UNSAFE_HEADER_CHARS) or ":" in name:
+            raise ProtocolError(f"header {name!r} cannot be sent")
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")
+    try:
+        return "\r\n".join(lines).encode("latin-1")
+    except UnicodeEncodeError:
+        raise ProtocolError("a header holds characters HTTP/1.1 cannot carry") from None
+
+
+@lru_cache(maxsize=4096)
+def _path(path_and_query: str) -> str:
+    # Non-ASCII characters travel percent-encoded, as every HTTP client sends them.
+    return path_and_query if path_and_query.isascii() else quote(path_and_query, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 def _is_tls_error(exc: BaseException) -> bool:
@@ -136,18 +167,3 @@ def _is_tls_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _is_name_error(exc: BaseException) -> bool:
-    """A host name that did not resolve while connecting (only where private targets skip our own resolution)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, socket.gaierror):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[:300]

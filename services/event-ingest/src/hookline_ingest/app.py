@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from litestar import Litestar
 
-from hookline import event_catalogue, mongo
+from hookline import documents, event_catalogue, mongo
 from hookline.health import health_handlers, infra_checks
 from hookline.kafka import start_producer
 from hookline.settings import Settings
@@ -43,7 +43,9 @@ def create_app(settings: Settings, *, group_id: str = GROUP_ID, consume: bool = 
         producer = await start_producer(settings.kafka_bootstrap)
         acceptor = EventAcceptor(db, producer, checks, ledger, retention_days=settings.event_retention_days)
         parts["acceptor"] = acceptor
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(mongo.run_expiry_sweeper(db, 300.0))]
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(mongo.run_expiry_sweeper(db, collections=(documents.EVENTS, documents.EVENT_IDS)))
+        ]
         consumer: IngestConsumer | None = None
         try:
             if consume:

@@ -10,7 +10,7 @@ import httpx
 from litestar import Litestar, Router
 from litestar.types import ASGIApp
 
-from hookline import assertion_key, kafka, mongo
+from hookline import assertion_key, documents, kafka, mongo
 from hookline.event_catalogue import load_catalogue
 from hookline.health import health_handlers, infra_checks
 from hookline.secret_box import SecretBox
@@ -59,7 +59,9 @@ def create_app(settings: Settings) -> Litestar:
         ctx.assertion_jwk = (await assertion_key.load_or_create(db, box)).public_jwk()
         await kafka.wait_for_kafka(settings.kafka_bootstrap)
         ctx.producer_holder.append(await kafka.start_producer(settings.kafka_bootstrap))
-        sweeper = None if has_ttl else asyncio.create_task(mongo.run_expiry_sweeper(db))
+        sweeper = (
+            None if has_ttl else asyncio.create_task(mongo.run_expiry_sweeper(db, collections=(documents.IDEMPOTENCY,)))
+        )
         try:
             yield
         finally:

@@ -11,8 +11,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from pymongo import DESCENDING
 
-from hookline import documents, mongo
-from hookline.documents import Attempt, Delivery
+from hookline import delivery_status, documents, mongo
+from hookline.documents import Attempt
 from hookline.ids import has_prefix
 from hookline.mongo import Document
 from hookline_api import requeue, webhook_store
@@ -126,13 +126,10 @@ async def retry_delivery(
     webhook = await webhook_store.get(ctx, caller, webhook_id)
     delivery = None
     if has_prefix(delivery_id, "dlv"):
-        delivery = await ctx.db[documents.DELIVERIES].find_one({"_id": delivery_id})
-    if delivery is None or (delivery.get("webhook_id"), delivery.get("organization_id")) != (
-        webhook.id,
-        webhook.organization_id,
-    ):
+        delivery = await delivery_status.find(ctx.db, delivery_id)
+    if delivery is None or (delivery.webhook_id, delivery.organization_id) != (webhook.id, webhook.organization_id):
         raise NotFound("no such delivery for this webhook", {"delivery_id": delivery_id})
-    event_id = await requeue.retry_one(ctx, webhook, delivery)
+    event_id = await requeue.retry_one(ctx, webhook, mongo.to_document(delivery))
     return RetryQueued(delivery_id=delivery_id, event_id=event_id)
 
 
@@ -149,12 +146,7 @@ async def get_event(
     if doc is None or doc.get("organization_id") != caller.organization_id:
         raise NotFound("no such event", {"id": event_id})
     event = requeue.event_from_document(doc)
-    deliveries = [
-        mongo.from_document(d, Delivery)
-        for d in await ctx.db[documents.DELIVERIES]
-        .find({"event_id": event.id, "organization_id": caller.organization_id})
-        .to_list(None)
-    ]
+    deliveries = await delivery_status.of_event(ctx.db, event.id, caller.organization_id)
     visible = {
         str(w["_id"])
         for w in await ctx.db[documents.WEBHOOKS]

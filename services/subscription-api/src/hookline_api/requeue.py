@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from hookline import documents, messages, topics
+from hookline import delivery_status, documents, messages, topics
 from hookline.event_catalogue import TEST_EVENT_TYPE
 from hookline.ids import derived_id, new_id
 from hookline.matching import type_matches
@@ -162,8 +162,7 @@ async def replay_all(ctx: ApiContext, webhook: Webhook, since: datetime, until: 
         events = [event_from_document(d) for d in docs]
         matching = [e for e in events if e.type != TEST_EVENT_TYPE and type_matches(webhook.events, e.type)]
         ids = [delivery_id_for(e, webhook.id) for e in matching]
-        known = await ctx.db[documents.DELIVERIES].find({"_id": {"$in": ids}}, {"attempts": 1}).to_list(None)
-        prior = {str(d["_id"]): int(d.get("attempts", 0)) for d in known}
+        prior = {d.id: d.attempts for d in await delivery_status.of_ids(ctx.db, ids)}
         for event, delivery_id in zip(matching, ids, strict=True):
             await sender.send(webhook.id, event, "replay", prior.get(delivery_id, 0), delivery_id)
     await sender.flush()

@@ -98,7 +98,9 @@ class MongoLocal:
         return [
             str(binary),
             "--handler=sqlite",
-            f"--sqlite-url=file:{self.home}/",
+            # WAL with synchronous=NORMAL: a commit survives a FerretDB crash and is synced at checkpoints, not
+            # one fsync per commit (MongoDB's own default, w:1, acknowledges before its journal flush too).
+            f"--sqlite-url=file:{self.home}/?_pragma=synchronous(normal)",
             f"--listen-addr=127.0.0.1:{self.port}",
             # Its debug HTTP listener would clash between two instances (tests beside `make up`).
             "--debug-addr=127.0.0.1:0",
