@@ -93,6 +93,32 @@ async def run_scenario(
     *,
     restarted: frozenset[str] = frozenset(),
 ) -> Outcome:
+    """Runs the scenario and records its figures, or that it failed and why."""
+    started = time.monotonic()
+    try:
+        outcome = await _run(name, platform, receiver, tenant, db, fault, restarted)
+    except BaseException as exc:
+        record(
+            name,
+            {
+                "passed": False,
+                "error": f"{type(exc).__name__}: {str(exc)[:500]}",
+                "wall_seconds": round(time.monotonic() - started, 1),
+            },
+        )
+        raise
+    return outcome
+
+
+async def _run(
+    name: str,
+    platform: Platform,
+    receiver: Receiver,
+    tenant: Tenant,
+    db: AsyncDatabase[Document],
+    fault: Fault,
+    restarted: frozenset[str],
+) -> Outcome:
     pids = {label: proc.pid for label, proc in platform.procs.items()}
     tally = DeliveryTally(receiver, tenant.secrets, events=0)
     publisher = Publisher(platform, tenant, name)
@@ -126,7 +152,6 @@ async def run_scenario(
     wall = time.monotonic() - started
     await wait_ready(platform)
     outcome = Outcome(name, wall, tally.update(), final, publisher)
-    record(name, outcome.summary())
     print(f"[{name}] {json.dumps(outcome.summary())}")
     assert tally.problems() == []
     for label, pid in pids.items():
@@ -134,6 +159,7 @@ async def run_scenario(
         assert proc.poll() is None, f"{label} exited with {proc.returncode}"
         if label not in restarted:
             assert proc.pid == pid, f"{label} was replaced; it should have recovered in place"
+    record(name, {"passed": True, **outcome.summary()})
     return outcome
 
 
