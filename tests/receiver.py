@@ -24,6 +24,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 200  # what the receiver answered
 
 
 @dataclass
@@ -46,13 +47,15 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender went away mid-request (killed, say): nothing was received or answered
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        with self._lock:
-            self.requests.append(Received(scope["path"], headers, body, time.time()))
         status = self.status_for(scope["path"])
+        with self._lock:
+            self.requests.append(Received(scope["path"], headers, body, time.time(), status))
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"no"})
 
@@ -77,6 +80,11 @@ class Receiver:
     def received(self, path: str | None = None) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if path is None or r.path == path]
+
+    def received_since(self, start: int) -> list[Received]:
+        """Every request from the `start`-th on, in arrival order (for readers that tally incrementally)."""
+        with self._lock:
+            return self.requests[start:]
 
     async def wait_for(self, count: int, path: str | None = None, timeout: float = 60.0) -> list[Received]:
         deadline = time.monotonic() + timeout

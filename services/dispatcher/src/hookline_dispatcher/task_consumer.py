@@ -18,6 +18,9 @@ from hookline_dispatcher.options import DispatcherOptions
 
 log = structlog.get_logger(__name__)
 
+# Longest pause between two tries of a task whose handler raised.
+MAX_RETRY_DELAY_SECONDS = 10.0
+
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 RevokeHandler = Callable[[list[TopicPartition]], Awaitable[None]]
 
@@ -120,19 +123,27 @@ class TaskConsumer:
     async def _process(
         self, tp: TopicPartition, partition: PartitionOffsets, record: ConsumerRecord[bytes, bytes]
     ) -> None:
-        try:
-            await self._handler(record)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Not finished: the offset stays uncommitted and the task comes back after a restart or rebalance.
-            log.exception(
-                "delivery task failed unexpectedly",
-                webhook_id=(record.key or b"").decode(errors="replace"),
-                partition=tp.partition,
-                offset=record.offset,
-            )
-            return
+        failures = 0
+        while True:
+            try:
+                await self._handler(record)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Retried here: left unfinished, the offset would hold back every later commit of the partition
+                # until a restart or rebalance, and its tasks would all be delivered again.
+                failures += 1
+                log.exception(
+                    "delivery task failed unexpectedly; retrying",
+                    webhook_id=(record.key or b"").decode(errors="replace"),
+                    partition=tp.partition,
+                    offset=record.offset,
+                    failures=failures,
+                )
+                if partition.revoked or self._stopping.is_set():
+                    return  # not ours to finish any more: the next owner of the partition delivers it again
+                await asyncio.sleep(min(MAX_RETRY_DELAY_SECONDS, 0.2 * 2**failures))
         partition.finish(record.offset)
         if (
             tp in self._paused

@@ -7,8 +7,9 @@ concurrently and the publishes are sent without waiting for each, in input order
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -23,7 +24,12 @@ from hookline_ingest.errors import UNPROCESSABLE, InvalidEvent
 from hookline_ingest.event_checks import EventChecks
 from hookline_ingest.producer_ids import Claim, ProducerIdLedger, now_ms
 
+T = TypeVar("T")
 DUPLICATE_KEY = 11000
+# Database operations one acceptor has in flight at once, below PyMongo's connection pool (100): when more wait
+# for a connection at the moment the server restarts, PyMongo's async pool stays paused and every later
+# operation fails or hangs (seen with PyMongo 4.20 against a restarted FerretDB: the ingest stopped for good).
+DB_CONCURRENCY = 64
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -63,6 +69,7 @@ class EventAcceptor:
         self._checks = checks
         self._ledger = ledger
         self._retention = retention_days
+        self._db_slots = asyncio.Semaphore(DB_CONCURRENCY)
 
     async def accept(
         self, events: Sequence[ProducerEvent], stamps: Sequence[Stamp | None] | None = None
@@ -70,14 +77,14 @@ class EventAcceptor:
         """One outcome per event, in order. Raises only when MongoDB or Kafka fail (nothing is then lost:
         the caller retries or answers 5xx, and a retried event keeps its id through the ledger)."""
         outcomes: list[Outcome | None] = [None] * len(events)
-        checked = await asyncio.gather(*(self._check(e) for e in events))
+        checked = await asyncio.gather(*(self._bounded(self._check(e)) for e in events))
         pending: list[_Pending] = []
         for i, (event, problem) in enumerate(zip(events, checked, strict=True)):
             if problem is None:
                 pending.append(_Pending(i, event))
             else:
                 outcomes[i] = problem
-        claims = await asyncio.gather(*(self._claim(p.event) for p in pending))
+        claims = await asyncio.gather(*(self._bounded(self._claim(p.event)) for p in pending))
         waiting: list[_Pending] = []
         to_publish: list[tuple[_Pending, EventEnvelope]] = []
         for item, claim in zip(pending, claims, strict=True):
@@ -96,7 +103,7 @@ class EventAcceptor:
         await self._store_and_publish(to_publish, outcomes)
         # Only now, with this call's own winners published, wait on other writers' (see producer_ids).
         if waiting:
-            settled = await asyncio.gather(*(self._settle(item) for item in waiting))
+            settled = await asyncio.gather(*(self._bounded(self._settle(item)) for item in waiting))
             await self._store_and_publish(
                 [(item, self._envelope(item.event, c.event_id, c.created_at)) for item, c in settled if c.publish],
                 outcomes,
@@ -105,6 +112,10 @@ class EventAcceptor:
                 if not claim.publish:
                     outcomes[item.index] = Accepted(claim.event_id, duplicate=claim.duplicate)
         return [o for o in outcomes if o is not None]
+
+    async def _bounded(self, work: Awaitable[T]) -> T:
+        async with self._db_slots:
+            return await work
 
     async def _settle(self, item: _Pending) -> tuple[_Pending, Claim]:
         assert item.claim is not None and item.event.id is not None

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -94,16 +93,23 @@ class ProducerIdLedger:
             "created_at": now,
             "expires_at": now + DEDUP_WINDOW,
         }
+        identity = {"organization_id": organization_id, "producer_id": producer_id}
         for _ in range(5):
             try:
+                # Found by `_id`: FerretDB's SQLite backend uses no secondary index, so a lookup by the two
+                # fields scans the whole collection (200 ms at 3,000 records), while one by `_id` does not.
                 record = await self._records.find_one_and_update(
-                    {"organization_id": organization_id, "producer_id": producer_id},
-                    {"$setOnInsert": {"_id": ObjectId(), **fields}},
+                    {"_id": record_key(organization_id, producer_id)},
+                    {"$setOnInsert": {**identity, **fields}},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
             except DuplicateKeyError:
-                # Two upserts raced to insert; the unique index let one through. Read the winner.
+                # Two upserts raced to insert (one got through), or a record written before records were keyed
+                # by `_id` holds the pair under the unique index: read whichever it is.
+                legacy = await self._records.find_one(identity)
+                if legacy is not None:
+                    return legacy
                 continue
             assert record is not None
             return record
@@ -152,6 +158,11 @@ class ProducerIdLedger:
                 # Swept away meanwhile: the id is outside its window, so this one is new.
                 raise LookupError("dedup record vanished")
             record = found
+
+
+def record_key(organization_id: str, producer_id: str) -> str:
+    """The `_id` of a producer id's record: organization ids hold no `:`, so the pair is unambiguous."""
+    return f"{organization_id}:{producer_id}"
 
 
 def _as_utc(value: datetime) -> datetime:
