@@ -10,6 +10,7 @@ merged into `.hookline/reliability/results.json`.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -165,6 +166,9 @@ async def _run(
 
 def record(name: str, summary: dict[str, object], path: Path = RESULTS) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = json.loads(path.read_text()) if path.is_file() else {}
-    results[name] = summary
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    # `make test-reliability` runs two sessions side by side: one writer at a time.
+    with (path.parent / "results.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results: dict[str, object] = json.loads(path.read_text()) if path.is_file() else {}
+        results[name] = summary
+        path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
