@@ -20,26 +20,12 @@ from pathlib import Path
 os.environ.setdefault("HOOKLINE_TEST_SLOT", "6")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 
 from hookline import documents, kafka, mongo, topics
+from tests.integration.dispatcher.dispatcher_process import wait_ready
 from tests.integration.dispatcher.receivers import start_hub
 from tests.integration.dispatcher.seeding import MASTER_KEY, create_webhook, make_task, produce
 from tests.servers import SERVICE_PORT_BASE, Servers, start_servers
-
-
-async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise SystemExit("the dispatcher exited during start-up")
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("the dispatcher did not become ready")
 
 
 async def run(servers: Servers, tasks_total: int, webhook_count: int) -> None:
