@@ -34,6 +34,7 @@ from hookline import documents, kafka, mongo, topics, webhooks
 from hookline.ids import new_id
 from hookline.messages import EventEnvelope
 from hookline.webhooks import Webhook
+from tests.platform import wait_ready
 from tests.servers import SERVICE_PORT_BASE, TEST_STATE, Servers, start_servers
 
 MASTER_KEY = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -55,25 +56,13 @@ def services(servers: Servers) -> Iterator[None]:
             )
     try:
         for port in (FANOUT_PORT, INGEST_PORT):
-            wait_ready(port)
+            wait_ready(f"http://127.0.0.1:{port}")
         yield
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
-
-
-def wait_ready(port: int, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the service on port {port} did not become ready")
 
 
 def metric(port: int, name: str) -> float:

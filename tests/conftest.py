@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hookline import mongo
 from hookline.mongo import Document
-from tests.servers import Servers, start_servers
+from tests.servers import Servers, start_servers, throwaway_database
 
 
 @pytest.fixture(scope="session")
@@ -20,9 +19,5 @@ def servers() -> Iterator[Servers]:
 
 @pytest.fixture(scope="session")
 async def db(servers: Servers) -> AsyncIterator[AsyncDatabase[Document]]:
-    client = mongo.connect(servers.mongo_url)
-    try:
-        yield mongo.database(client)
-    finally:
-        await client.drop_database(mongo.database(client).name)
-        await client.close()
+    async with throwaway_database(servers.mongo_url) as database:
+        yield database

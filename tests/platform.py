@@ -61,21 +61,12 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def wait_ready(self, name: str, timeout: float = 90.0) -> None:
+        wait_ready(self.url(name), self.procs[name], timeout, f"{name} (see {self.log_dir / name}.log)")
+
+    def wait_all_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            proc = self.procs[name]
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode}; see {self.log_dir / name}.log")
-            try:
-                answer = httpx.get(f"{self.url(name)}/readyz", timeout=5)
-                if answer.status_code == 200:
-                    return
-                last = answer.text
-            except httpx.TransportError as exc:
-                last = str(exc)
-            time.sleep(0.2)
-        raise AssertionError(f"{name} not ready after {timeout:.0f}s: {last}")
+        for name in self.procs:
+            self.wait_ready(name, max(0.0, deadline - time.monotonic()))
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs[name]
@@ -93,6 +84,29 @@ class Platform:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 90.0, what: str | None = None
+) -> None:
+    """Until `url`/readyz answers 200; fails at the deadline, or at once when `proc` exits. Blocking: from a
+    coroutine, run it with `asyncio.to_thread`."""
+    what = what or url
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what} exited with {proc.returncode}")
+        try:
+            answer = httpx.get(f"{url}/readyz", timeout=5)
+            if answer.status_code == 200:
+                return
+            last = answer.text
+        except httpx.TransportError as exc:
+            last = str(exc)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not ready after {timeout:.0f}s: {last[:300]}")
+        time.sleep(0.2)
 
 
 def free_port() -> int:

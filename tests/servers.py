@@ -6,11 +6,15 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hookline import mongo
+from hookline.mongo import Document
 from hookline_cli.infra.stack import Stack, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +67,17 @@ def test_database_url(base: str) -> str:
     host, _, rest = tail.partition("/")
     query = rest.partition("?")[2]
     return f"{head}://{host}/{name}" + (f"?{query}" if query else "")
+
+
+@asynccontextmanager
+async def throwaway_database(url: str) -> AsyncIterator[AsyncDatabase[Document]]:
+    """The database `url` names, dropped when done."""
+    client = mongo.connect(url)
+    try:
+        yield mongo.database(client)
+    finally:
+        await client.drop_database(mongo.database(client).name)
+        await client.close()
 
 
 @contextmanager

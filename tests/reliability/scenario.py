@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hookline.mongo import Document
@@ -66,22 +65,6 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: Callable
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what()}")
         await asyncio.sleep(0.25)
-
-
-async def wait_ready(platform: Platform, timeout: float = READY_TIMEOUT) -> None:
-    """Every service answers /readyz 200 again, on its own."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=5) as client:
-        for name in platform.procs:
-            while True:
-                try:
-                    if (await client.get(f"{platform.url(name)}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{name} not ready {timeout:.0f}s after the fault")
-                await asyncio.sleep(0.5)
 
 
 async def run_scenario(
@@ -138,11 +121,13 @@ async def _run(
         await fault()
         print(f"[{name}] fault over at {time.monotonic() - started:.1f}s; {tally.update().pairs_delivered} delivered")
         await asyncio.wait_for(asyncio.shield(publishing), DELIVERY_TIMEOUT)
+        print(f"[{name}] published at {time.monotonic() - started:.1f}s; {tally.update().pairs_delivered} delivered")
         await wait_for(
             tally.complete,
             DELIVERY_TIMEOUT,
             lambda: f"every pair ({tally.pairs_delivered} of {tally.expected}; missing e.g. {tally.missing(5)})",
         )
+        print(f"[{name}] every pair delivered at {time.monotonic() - started:.1f}s")
         final = await backlog.wait_until_empty(
             platform.servers.kafka_bootstrap, db, tenant.organization_id, tally.expected, BACKLOG_TIMEOUT
         )
@@ -151,7 +136,7 @@ async def _run(
             publishing.cancel()
             await asyncio.gather(publishing, return_exceptions=True)
     wall = time.monotonic() - started
-    await wait_ready(platform)
+    await asyncio.to_thread(platform.wait_all_ready, READY_TIMEOUT)  # every service ready again, on its own
     outcome = Outcome(name, wall, tally.update(), final, publisher)
     print(f"[{name}] {json.dumps(outcome.summary())}")
     assert tally.problems() == []

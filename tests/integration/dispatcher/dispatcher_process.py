@@ -12,7 +12,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from dataclasses import asdict
 from typing import Any
 
@@ -23,6 +22,7 @@ from hookline.serving import serve
 from hookline.settings import load_settings
 from hookline_dispatcher.app import create_app
 from hookline_dispatcher.options import DeliveryTopics, DispatcherOptions
+from tests import platform
 from tests.integration.dispatcher.seeding import MASTER_KEY
 from tests.servers import ROOT, Servers
 
@@ -48,17 +48,7 @@ def start_dispatcher_process(
 
 
 async def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the dispatcher exited during start-up"
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("the dispatcher did not become ready")
+    await asyncio.to_thread(platform.wait_ready, f"http://127.0.0.1:{port}", proc, timeout, "the dispatcher")
 
 
 async def stop(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:

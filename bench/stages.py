@@ -1,0 +1,132 @@
+"""Latency at a fixed rate, split by stage: where the time from produce to the receiver's read goes.
+
+    uv run python bench/stages.py --events-per-s 110 --seconds 30
+
+Starts the servers (test slot 8, like `make bench`), the four services and a loopback receiver, makes a tenant of
+10 webhooks, then publishes at a steady pace. Each event carries the producer's clock (`data.t0`); the stages
+are read from the Kafka records' own timestamps (set by the producing service when it sends):
+
+- ingest: t0 → the event's record on `hookline.events` (event-ingest stored it and sent it);
+- fan-out: that record → the task's record on `hookline.deliveries`;
+- end to end: t0 → the receiver's read (as `make bench` reports it), so the dispatcher's share is the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.run import latency, make_tenant, running_receiver, start_platform
+from hookline import topics
+from hookline.messages import DeliveryTask, EventEnvelope
+from tests.servers import Servers, start_servers
+
+
+def quantiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    if not ordered:
+        return {}
+
+    def q(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+    return {"n": len(ordered), "p50_ms": q(0.5), "p90_ms": q(0.9), "p99_ms": q(0.99), "max_ms": round(ordered[-1], 1)}
+
+
+class StageWatcher:
+    """Reads `hookline.events` and `hookline.deliveries` from their ends and keeps each record's delay."""
+
+    def __init__(self, servers: Servers, org: str) -> None:
+        self._servers = servers
+        self._org = org
+        self.ingest_ms: list[float] = []
+        self.fanout_ms: list[float] = []
+        self._event_at: dict[str, float] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._servers.kafka_bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        parts = [TopicPartition(t, p) for t in (topics.EVENTS, topics.DELIVERIES) for p in range(12)]
+        consumer.assign(parts)
+        for tp, end in (await consumer.end_offsets(parts)).items():
+            consumer.seek(tp, end)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=200)
+            for tp, records in batch.items():
+                for record in records:
+                    if tp.topic == topics.EVENTS:
+                        event = msgspec.json.decode(record.value or b"", type=EventEnvelope)
+                        if event.organization_id == self._org and isinstance(event.data, dict):
+                            self._event_at[event.id] = record.timestamp
+                            self.ingest_ms.append(record.timestamp - float(event.data["t0"]) * 1000)
+                    else:
+                        task = msgspec.json.decode(record.value or b"", type=DeliveryTask)
+                        at = self._event_at.get(task.event.id)
+                        if at is not None and task.attempt == 1:
+                            self.fanout_ms.append(record.timestamp - at)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
+async def measure(servers: Servers, events_per_s: float, seconds: float, dispatchers: int) -> dict[str, object]:
+    async with running_receiver() as (receiver, _pid):
+        platform = start_platform(servers, dispatchers)
+        try:
+            org = await make_tenant(servers, receiver, 10)
+            await asyncio.sleep(2)  # the services apply the 10 new webhook configs
+            watcher = StageWatcher(servers, org)
+            await watcher.start()
+            try:
+                end_to_end = await latency(servers, org, receiver, events_per_s, seconds)
+            finally:
+                await watcher.stop()
+        finally:
+            platform.stop_all()
+    return {
+        "events_per_s": events_per_s,
+        "deliveries_per_s": events_per_s * 10,
+        "ingest": quantiles(watcher.ingest_ms),
+        "fanout": quantiles(watcher.fanout_ms),
+        "end_to_end": {k: round(v, 1) for k, v in end_to_end.items() if k.endswith("_ms")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events-per-s", type=float, default=110.0, help="each event fans out to 10 webhooks")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--dispatchers", type=int, default=1)
+    args = parser.parse_args()
+    started = time.monotonic()
+    with start_servers() as servers:
+        result = asyncio.run(measure(servers, args.events_per_s, args.seconds, args.dispatchers))
+    for stage in ("ingest", "fanout", "end_to_end"):
+        print(f"{stage:<12}{json.dumps(result[stage])}")
+    print(f"({time.monotonic() - started:.0f} s in all)")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
