@@ -52,6 +52,8 @@ class StageWatcher:
         self.ingest_ms: list[float] = []
         self.fanout_ms: list[float] = []
         self._event_at: dict[str, float] = {}
+        # Worst delay of each stage per second of the run (unix second of the event's record): when spikes happen.
+        self.worst: dict[tuple[str, int], float] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -75,12 +77,26 @@ class StageWatcher:
                         event = msgspec.json.decode(record.value or b"", type=EventEnvelope)
                         if event.organization_id == self._org and isinstance(event.data, dict):
                             self._event_at[event.id] = record.timestamp
-                            self.ingest_ms.append(record.timestamp - float(event.data["t0"]) * 1000)
+                            self._note("ingest", record.timestamp, record.timestamp - float(event.data["t0"]) * 1000)
                     else:
                         task = msgspec.json.decode(record.value or b"", type=DeliveryTask)
                         at = self._event_at.get(task.event.id)
                         if at is not None and task.attempt == 1:
-                            self.fanout_ms.append(record.timestamp - at)
+                            self._note("fanout", at, record.timestamp - at)
+
+    def _note(self, stage: str, at_ms: float, delay_ms: float) -> None:
+        (self.ingest_ms if stage == "ingest" else self.fanout_ms).append(delay_ms)
+        key = (stage, int(at_ms // 1000))
+        self.worst[key] = max(self.worst.get(key, 0.0), delay_ms)
+
+    def spikes(self, over_ms: float = 200.0) -> list[str]:
+        """`second stage worst_ms` for every second whose worst delay passed `over_ms`."""
+        first = min((second for _, second in self.worst), default=0)
+        return [
+            f"+{second - first}s {stage} {worst:.0f}ms"
+            for (stage, second), worst in sorted(self.worst.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+            if worst > over_ms
+        ]
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -90,12 +106,19 @@ class StageWatcher:
             await self._consumer.stop()
 
 
-async def measure(servers: Servers, events_per_s: float, seconds: float, dispatchers: int) -> dict[str, object]:
+async def measure(
+    servers: Servers, events_per_s: float, seconds: float, dispatchers: int, warmup: float
+) -> dict[str, object]:
     async with running_receiver() as (receiver, _pid):
         platform = start_platform(servers, dispatchers)
         try:
             org = await make_tenant(servers, receiver, 10)
             await asyncio.sleep(2)  # the services apply the 10 new webhook configs
+            if warmup > 0:
+                # What a fresh platform does in its first seconds (start-up sweeps, first connections) is not
+                # what `make bench` measures: its latency phase follows a minute of saturation.
+                print(f"warming up ({warmup:.0f} s at the same rate)…", flush=True)
+                await latency(servers, org, receiver, events_per_s, warmup)
             watcher = StageWatcher(servers, org)
             await watcher.start()
             try:
@@ -110,6 +133,7 @@ async def measure(servers: Servers, events_per_s: float, seconds: float, dispatc
         "ingest": quantiles(watcher.ingest_ms),
         "fanout": quantiles(watcher.fanout_ms),
         "end_to_end": {k: round(v, 1) for k, v in end_to_end.items() if k.endswith("_ms")},
+        "spikes": watcher.spikes(),
     }
 
 
@@ -118,12 +142,16 @@ def main() -> None:
     parser.add_argument("--events-per-s", type=float, default=110.0, help="each event fans out to 10 webhooks")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--dispatchers", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=15.0, help="seconds at the same rate before measuring")
     args = parser.parse_args()
     started = time.monotonic()
     with start_servers() as servers:
-        result = asyncio.run(measure(servers, args.events_per_s, args.seconds, args.dispatchers))
+        result = asyncio.run(measure(servers, args.events_per_s, args.seconds, args.dispatchers, args.warmup))
     for stage in ("ingest", "fanout", "end_to_end"):
         print(f"{stage:<12}{json.dumps(result[stage])}")
+    spikes = result.pop("spikes")
+    assert isinstance(spikes, list)
+    print("seconds with a stage over 200 ms:", ", ".join(spikes) or "none")
     print(f"({time.monotonic() - started:.0f} s in all)")
     print(json.dumps(result))
 

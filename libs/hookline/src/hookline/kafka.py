@@ -16,6 +16,13 @@ from hookline.topics import TOPICS, TopicSpec
 
 log = structlog.get_logger(__name__)
 
+# Longest a fetch waits at the broker for records (aiokafka's default: 500 ms). aiokafka keeps one fetch in flight
+# per broker and, while it is out, does not fetch again a partition whose records were just read: so a record on
+# the busy partition waited behind a long poll for the idle ones, up to the whole wait (seen as 500 to 700 ms
+# spikes of a single stage in `bench/stages.py`, several times a minute). The cost of a short wait is empty
+# fetches while idle: about 1000 / FETCH_MAX_WAIT_MS a second per consumer.
+FETCH_MAX_WAIT_MS = 25
+
 
 async def wait_for_kafka(bootstrap: str, timeout: float = 60.0) -> None:
     """Returns once the broker answers metadata requests; raises TimeoutError after `timeout` seconds."""

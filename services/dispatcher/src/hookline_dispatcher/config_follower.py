@@ -11,7 +11,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from hookline import topics
+from hookline import kafka, topics
 from hookline.messages import WebhookConfig
 from hookline.webhooks import decode_config
 
@@ -51,7 +51,10 @@ class ConfigFollower:
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
         await consumer.start()
         self._consumer = consumer

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from hookline import kafka
 from hookline.batch_commits import partition_lags
 from hookline_dispatcher import metrics
 from hookline_dispatcher.offset_tracker import OffsetTracker, PartitionOffsets
@@ -53,6 +54,7 @@ class TaskConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
+            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
             session_timeout_ms=30000,
             heartbeat_interval_ms=3000,
             max_poll_interval_ms=300000,

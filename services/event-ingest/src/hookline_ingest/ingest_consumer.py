@@ -12,7 +12,7 @@ import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from hookline import ids, topics
+from hookline import ids, kafka, topics
 from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
 from hookline.messages import IngestRejected, ProducerEvent
 from hookline_ingest.acceptance import Accepted, EventAcceptor, Stamp
@@ -58,6 +58,7 @@ class IngestConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=max_records,
+            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
         self._acceptor = acceptor
         self._producer = producer

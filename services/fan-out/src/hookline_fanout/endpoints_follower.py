@@ -14,7 +14,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from hookline import topics
+from hookline import kafka, topics
 from hookline.webhooks import decode_config
 from hookline_fanout.webhook_index import WebhookIndex
 
@@ -45,7 +45,7 @@ class EndpointsFollower:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
         # End offsets are asked on a connection of their own: on the follower's, the request would queue behind
         # its long-polling fetch (the broker answers a connection's requests in order).

@@ -10,7 +10,7 @@ import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from hookline import topics
+from hookline import kafka, topics
 from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
 from hookline.messages import EventEnvelope
 from hookline_fanout.delivery_tasks import tasks_for
@@ -43,6 +43,7 @@ class FanoutConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=max_records,
+            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
         self._follower = follower
         self._sender = PartitionedSender(producer, topics.DELIVERIES)
