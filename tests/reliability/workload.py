@@ -8,10 +8,11 @@ producer's retry would be; a failed publish (broker down, 5xx) is retried until 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import msgspec
@@ -29,6 +30,10 @@ CHUNK = 50  # events per tick: 45 over Kafka, 5 over HTTP
 HTTP_SHARE = 10  # one event in HTTP_SHARE goes over HTTP
 TICK_SECONDS = 0.5  # 100 events/s, 500 deliveries/s offered
 RETRY_SECONDS = 1.0
+# Longest one publish to Kafka may take before the producer is replaced and the events sent again: a producer
+# whose sender task has ended (aiokafka's idempotent one did, after a 60 s outage) returns futures that never
+# resolve. The producer is not idempotent, like the services' (see `hookline.kafka.producer_options`).
+KAFKA_PUBLISH_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,10 @@ class Publisher:
     published: int = 0
     kafka_retries: int = 0
     http_retries: int = 0
+    _producer: AIOKafkaProducer = field(init=False, repr=False)
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.platform.servers.kafka_bootstrap, acks="all", enable_idempotence=True
-        )
-        await producer.start()
+        self._producer = await self._new_producer()
         headers = {"Authorization": f"Bearer {self.tenant.api_key}"}
         try:
             async with httpx.AsyncClient(
@@ -94,19 +97,41 @@ class Publisher:
                     chunk = [producer_event(self.tenant, self.scenario, s) for s in range(start, start + CHUNK)]
                     over_http = [e for e in chunk if (e.data["seq"] or 0) % HTTP_SHARE == 0]
                     over_kafka = [e for e in chunk if e not in over_http]
-                    await asyncio.gather(self._to_kafka(producer, over_kafka), self._to_http(ingest, over_http))
+                    await asyncio.gather(self._to_kafka(over_kafka), self._to_http(ingest, over_http))
                     self.published += len(chunk)
                     await asyncio.sleep(max(0.0, TICK_SECONDS - (time.monotonic() - tick)))
         finally:
-            await producer.stop()
+            await self._producer.stop()
 
-    async def _to_kafka(self, producer: AIOKafkaProducer, events: list[ProducerEvent]) -> None:
+    async def _new_producer(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.platform.servers.kafka_bootstrap, acks="all", enable_idempotence=False
+        )
+        while True:
+            try:
+                await producer.start()
+                return producer
+            except Exception as exc:  # broker away at start: try again
+                print(f"starting a Kafka producer failed ({type(exc).__name__}); retrying")
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _to_kafka(self, events: list[ProducerEvent]) -> None:
         key = self.tenant.organization_id.encode()
         while True:
             try:
-                futures = [await producer.send(topics.INGEST, msgspec.json.encode(e), key=key) for e in events]
-                await asyncio.gather(*futures)
+                async with asyncio.timeout(KAFKA_PUBLISH_TIMEOUT):
+                    producer = self._producer
+                    futures = [await producer.send(topics.INGEST, msgspec.json.encode(e), key=key) for e in events]
+                    await asyncio.gather(*futures)
                 return
+            except TimeoutError:
+                # Sent again by a new producer: the events keep their ids, so event-ingest drops any copy.
+                self.kafka_retries += 1
+                print(f"publish to Kafka unanswered for {KAFKA_PUBLISH_TIMEOUT:.0f}s; replacing the producer")
+                stale, self._producer = self._producer, await self._new_producer()
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(10):
+                        await stale.stop()
             except Exception as exc:  # broker away: the same events again, deduplicated by their ids
                 self.kafka_retries += 1
                 print(f"publish to Kafka failed ({type(exc).__name__}); retrying")
