@@ -38,7 +38,7 @@ integration: tools
 e2e: tools
 	$(UV) run pytest tests/e2e $(PYTEST_ARGS)
 
-# Faults while 5,000 events fan out to 5 webhooks: ~4-6 min per scenario, 8 scenarios; too long for `make test`.
+# Faults while 5,000 events fan out to 5 webhooks: ~2-3 min per scenario, 8 scenarios; too long for `make test`.
 reliability: tools
 	$(UV) run pytest tests/reliability $(PYTEST_ARGS)
 
