@@ -60,7 +60,8 @@ class StageWatcher:
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._servers.kafka_bootstrap, enable_auto_commit=False)
         await consumer.start()
-        parts = [TopicPartition(t, p) for t in (topics.EVENTS, topics.DELIVERIES) for p in range(12)]
+        watched = [spec for spec in topics.TOPICS if spec.name in (topics.EVENTS, topics.DELIVERIES)]
+        parts = [TopicPartition(spec.name, p) for spec in watched for p in range(spec.partitions)]
         consumer.assign(parts)
         for tp, end in (await consumer.end_offsets(parts)).items():
             consumer.seek(tp, end)

@@ -104,15 +104,17 @@ class Publisher:
             await self._producer.stop()
 
     async def _new_producer(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.platform.servers.kafka_bootstrap, acks="all", enable_idempotence=False
-        )
         while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.platform.servers.kafka_bootstrap, acks="all", enable_idempotence=False
+            )
             try:
                 await producer.start()
                 return producer
-            except Exception as exc:  # broker away at start: try again
+            except Exception as exc:  # broker away at start: a fresh producer next time, this one is closed
                 print(f"starting a Kafka producer failed ({type(exc).__name__}); retrying")
+                with contextlib.suppress(Exception):
+                    await producer.stop()
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _to_kafka(self, events: list[ProducerEvent]) -> None:
