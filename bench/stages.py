@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.run import latency, make_tenant, running_receiver, start_platform
+from bench.cpu import CpuWindow
+from bench.run import latency, make_tenant, running_receiver, server_pids, start_platform
 from hookline import topics
 from hookline.messages import DeliveryTask, EventEnvelope
 from tests.servers import Servers, start_servers
@@ -110,8 +112,10 @@ class StageWatcher:
 async def measure(
     servers: Servers, events_per_s: float, seconds: float, dispatchers: int, warmup: float
 ) -> dict[str, object]:
-    async with running_receiver() as (receiver, _pid):
+    async with running_receiver() as (receiver, receiver_pid):
         platform = start_platform(servers, dispatchers)
+        pids = {name: proc.pid for name, proc in platform.procs.items() if name != "subscription-api"}
+        cpu = CpuWindow(pids | {"receiver": receiver_pid, "load-generator": os.getpid()} | server_pids(servers))
         try:
             org = await make_tenant(servers, receiver, 10)
             await asyncio.sleep(2)  # the services apply the 10 new webhook configs
@@ -122,9 +126,13 @@ async def measure(
                 await latency(servers, org, receiver, events_per_s, warmup)
             watcher = StageWatcher(servers, org)
             await watcher.start()
+            cpu.start()
+            started = time.monotonic()
             try:
                 end_to_end = await latency(servers, org, receiver, events_per_s, seconds)
             finally:
+                used = cpu.stop()
+                elapsed = time.monotonic() - started
                 await watcher.stop()
         finally:
             platform.stop_all()
@@ -135,6 +143,8 @@ async def measure(
         "fanout": quantiles(watcher.fanout_ms),
         "end_to_end": {k: round(v, 1) for k, v in end_to_end.items() if k.endswith("_ms")},
         "spikes": watcher.spikes(),
+        # Cores each process used while measured (the window includes the few seconds of draining at the end).
+        "cores": {name: round(v / elapsed, 3) for name, v in used.items() if name != "machine_total"},
     }
 
 
@@ -153,6 +163,9 @@ def main() -> None:
     spikes = result.pop("spikes")
     assert isinstance(spikes, list)
     print("seconds with a stage over 200 ms:", ", ".join(spikes) or "none")
+    cores = result.pop("cores")
+    assert isinstance(cores, dict)
+    print("cores used:", ", ".join(f"{name} {v}" for name, v in cores.items()))
     print(f"({time.monotonic() - started:.0f} s in all)")
     print(json.dumps(result))
 

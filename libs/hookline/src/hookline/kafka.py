@@ -22,6 +22,10 @@ log = structlog.get_logger(__name__)
 # spikes of a single stage in `bench/stages.py`, several times a minute). The cost of a short wait is empty
 # fetches while idle: about 1000 / FETCH_MAX_WAIT_MS a second per consumer.
 FETCH_MAX_WAIT_MS = 25
+# The same for the followers of the config topic, which read webhook changes, not deliveries: a change reaches
+# them at once unless one arrived on its partition just before (then within this wait). Each idle consumer's
+# empty fetches cost Kafka and the service CPU, so these wait longer.
+FOLLOWER_FETCH_MAX_WAIT_MS = 100
 
 
 async def wait_for_kafka(bootstrap: str, timeout: float = 60.0) -> None:

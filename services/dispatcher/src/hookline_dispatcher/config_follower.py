@@ -54,7 +54,7 @@ class ConfigFollower:
             bootstrap_servers=self._bootstrap,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=kafka.FOLLOWER_FETCH_MAX_WAIT_MS,
         )
         await consumer.start()
         self._consumer = consumer

@@ -75,10 +75,15 @@ class DeliveryHandler:
 
     async def handle(self, task: DeliveryTask) -> None:
         # Every log line written while handling the task (here, in the sender, in the token cache) names it.
-        with structlog.contextvars.bound_contextvars(
+        # Bound and reset through tokens: `bound_contextvars` reads the whole context twice per call, which cost
+        # ~6 % of the dispatcher's CPU at 1,600 deliveries/s (py-spy).
+        tokens = structlog.contextvars.bind_contextvars(
             event_id=task.event.id, webhook_id=task.webhook_id, delivery_id=task.delivery_id
-        ):
+        )
+        try:
             await self._handle(task)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
     async def _handle(self, task: DeliveryTask) -> None:
         config = await self._config_for(task.webhook_id)

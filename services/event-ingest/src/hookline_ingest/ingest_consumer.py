@@ -13,7 +13,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from hookline import ids, kafka, topics
-from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
+from hookline.batch_commits import Batch, OffsetCommitter, commit_or_rewind, partition_lags
 from hookline.messages import IngestRejected, ProducerEvent
 from hookline_ingest.acceptance import Accepted, EventAcceptor, Stamp
 from hookline_ingest.errors import InvalidEvent
@@ -52,7 +52,6 @@ class IngestConsumer:
         max_records: int = 500,
     ) -> None:
         self.consumer = AIOKafkaConsumer(
-            *source,
             bootstrap_servers=bootstrap,
             group_id=group_id,
             enable_auto_commit=False,
@@ -60,6 +59,8 @@ class IngestConsumer:
             max_poll_records=max_records,
             fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
+        self._topics = list(source)
+        self._committer = OffsetCommitter(self.consumer)
         self._acceptor = acceptor
         self._producer = producer
         self._metrics = metrics
@@ -69,9 +70,11 @@ class IngestConsumer:
         self._lag_reported_at = 0.0
 
     async def start(self) -> None:
+        self.consumer.subscribe(self._topics, listener=self._committer.listener())
         await self.consumer.start()
 
     async def stop(self) -> None:
+        await self._committer.close()
         await self.consumer.stop()
 
     async def run(self) -> None:
@@ -84,7 +87,7 @@ class IngestConsumer:
 
     async def _process_or_rewind(self, batch: Batch) -> None:
         self._failures = await commit_or_rewind(
-            self.consumer, batch, self.process, failures=self._failures, what="ingest batch"
+            self._committer, batch, self.process, failures=self._failures, what="ingest batch"
         )
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:

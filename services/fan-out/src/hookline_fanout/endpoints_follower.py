@@ -45,7 +45,7 @@ class EndpointsFollower:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             group_id=None,
-            fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=kafka.FOLLOWER_FETCH_MAX_WAIT_MS,
         )
         # End offsets are asked on a connection of their own: on the follower's, the request would queue behind
         # its long-polling fetch (the broker answers a connection's requests in order).

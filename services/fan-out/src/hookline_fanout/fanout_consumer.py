@@ -11,7 +11,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from hookline import kafka, topics
-from hookline.batch_commits import Batch, commit_or_rewind, partition_lags
+from hookline.batch_commits import Batch, OffsetCommitter, commit_or_rewind, partition_lags
 from hookline.messages import EventEnvelope
 from hookline_fanout.delivery_tasks import tasks_for
 from hookline_fanout.endpoints_follower import EndpointsFollower
@@ -37,7 +37,6 @@ class FanoutConsumer:
         max_records: int = 500,
     ) -> None:
         self.consumer = AIOKafkaConsumer(
-            topics.EVENTS,
             bootstrap_servers=bootstrap,
             group_id=group_id,
             enable_auto_commit=False,
@@ -45,6 +44,8 @@ class FanoutConsumer:
             max_poll_records=max_records,
             fetch_max_wait_ms=kafka.FETCH_MAX_WAIT_MS,
         )
+        self._topics = [topics.EVENTS]
+        self._committer = OffsetCommitter(self.consumer)
         self._follower = follower
         self._sender = PartitionedSender(producer, topics.DELIVERIES)
         self._metrics = metrics
@@ -55,9 +56,11 @@ class FanoutConsumer:
         self.produced = 0
 
     async def start(self) -> None:
+        self.consumer.subscribe(self._topics, listener=self._committer.listener())
         await self.consumer.start()
 
     async def stop(self) -> None:
+        await self._committer.close()
         await self.consumer.stop()
 
     async def run(self) -> None:
@@ -69,7 +72,7 @@ class FanoutConsumer:
 
     async def _process_or_rewind(self, batch: Batch) -> None:
         self._failures = await commit_or_rewind(
-            self.consumer, batch, self._catch_up_and_process, failures=self._failures, what="fan-out batch"
+            self._committer, batch, self._catch_up_and_process, failures=self._failures, what="fan-out batch"
         )
 
     async def _catch_up_and_process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
