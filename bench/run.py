@@ -31,6 +31,7 @@ os.environ.setdefault("HOOKLINE_TEST_SLOT", "8")
 import httpx
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.baseline import baseline_per_s
 from bench.cpu import CpuWindow, per_thousand
@@ -286,6 +287,19 @@ async def running_receiver() -> AsyncIterator[tuple[str, int]]:
         recv.wait(timeout=10)
 
 
+async def dispatcher_pauses(platform: Platform) -> float:
+    """Partitions paused so far on a full window, summed over the dispatchers (their /metrics)."""
+    total = 0.0
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name in platform.procs:
+            if name.startswith("dispatcher"):
+                text = (await client.get(f"{platform.url(name)}/metrics")).text
+                for family in text_string_to_metric_families(text):
+                    if family.name == "hookline_dispatcher_partition_pauses":
+                        total += sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
+    return total
+
+
 def start_platform(servers: Servers, dispatchers: int) -> Platform:
     platform = Platform(servers, log_dir=Path(TEST_STATE) / "logs" / "bench")
     for name in ("subscription-api", "event-ingest", "fan-out"):
@@ -322,7 +336,9 @@ async def run(servers: Servers, dispatchers: int, seconds: float, profile: bool 
         try:
             org, rate, cpu = await saturate_platform(servers, platform, (receiver, receiver_pid), seconds, profile)
             print("latency at half that rate (30 s)…", flush=True)
+            paused_before = await dispatcher_pauses(platform)
             lat = await latency(servers, org, receiver, max(1.0, rate / 2 / 10), 30)
+            paused = await dispatcher_pauses(platform) - paused_before
             print("fan-out of one event to 10,000 webhooks…", flush=True)
             fan = await fanout_10k(servers, receiver)
         finally:
@@ -334,6 +350,8 @@ async def run(servers: Servers, dispatchers: int, seconds: float, profile: bool 
         "p50_ms": round(lat["p50_ms"], 1),
         "p99_ms": round(lat["p99_ms"], 1),
         "max_ms": round(lat["max_ms"], 1),
+        # Partitions paused on a full window during the latency phase: each pause holds that partition's tasks.
+        "latency_pauses": int(paused),
         "fanout_10k_s": round(fan, 2),
         "dispatchers": dispatchers,
         "cpu_s_per_1k": {k: round(v, 3) for k, v in cpu.items()},

@@ -32,3 +32,7 @@ RECORD_BATCH = Histogram(
     "Documents per stored batch of attempts and delivery statuses.",
     buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
 )
+PARTITION_PAUSES = Counter(
+    "hookline_dispatcher_partition_pauses_total",
+    "Times a partition was paused because its unfinished tasks filled the partition window.",
+)

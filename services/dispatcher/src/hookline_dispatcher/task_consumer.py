@@ -120,6 +120,7 @@ class TaskConsumer:
                 if partition.unfinished >= self._options.partition_window and tp not in self._paused:
                     self._consumer.pause(tp)
                     self._paused.add(tp)
+                    metrics.PARTITION_PAUSES.inc()
             metrics.IN_FLIGHT.set(len(self._tasks))
 
     async def _process(
