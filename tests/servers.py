@@ -95,9 +95,11 @@ def start_servers() -> Iterator[Servers]:
             yield servers
     elif mode == "local":
         stack = Stack.at(TEST_STATE, kafka_port=KAFKA_PORT, controller_port=CONTROLLER_PORT, mongo_port=MONGO_PORT)
-        # A fresh Kafka log each session: no test reads another run's messages.
+        # A fresh Kafka log each session: no test reads another run's messages. The MongoDB-wire server's files
+        # go too: each session has a database of its own, and earlier sessions' were left behind (7 GB of them
+        # after a day of benchmark runs on one test slot).
         stack.kafka.wipe()
-        stack.mongo.down()
+        stack.mongo.wipe()
         bootstrap, base_url = stack.up()
         url = test_database_url(base_url)
         import asyncio
