@@ -290,13 +290,12 @@ async def running_receiver() -> AsyncIterator[tuple[str, int]]:
 async def dispatcher_pauses(platform: Platform) -> float:
     """Partitions paused so far on a full window, summed over the dispatchers (their /metrics)."""
     total = 0.0
-    async with httpx.AsyncClient(timeout=10) as client:
-        for name in platform.procs:
-            if name.startswith("dispatcher"):
-                text = (await client.get(f"{platform.url(name)}/metrics")).text
-                for family in text_string_to_metric_families(text):
-                    if family.name == "hookline_dispatcher_partition_pauses":
-                        total += sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
+    for name in platform.procs:
+        if name.startswith("dispatcher"):
+            text = (await _control_client().get(f"{platform.url(name)}/metrics")).text
+            for family in text_string_to_metric_families(text):
+                if family.name == "hookline_dispatcher_partition_pauses":
+                    total += sum(sample.value for sample in family.samples if sample.name.endswith("_total"))
     return total
 
 

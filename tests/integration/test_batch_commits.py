@@ -127,7 +127,7 @@ async def test_a_rebalance_commits_finished_batches_before_the_partitions_move(s
     group = f"test-{secrets.token_hex(4)}"
     first = group_consumer(servers, group, max_records=4)
     committer = OffsetCommitter(first, interval=3600)
-    first.subscribe([topic], listener=committer.listener())
+    committer.subscribe([topic])
     await first.start()
     second = group_consumer(servers, group, max_records=100)
     try:

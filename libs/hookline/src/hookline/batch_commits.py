@@ -75,12 +75,12 @@ class OffsetCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(KafkaError):
-            await self.flush()
+        await self.flush()  # logs a failed commit rather than raising it
 
-    def listener(self) -> ConsumerRebalanceListener:
-        """A rebalance listener that commits finished offsets before partitions are handed to another member."""
-        return _CommitOnRevoke(self)
+    def subscribe(self, topics: list[str]) -> None:
+        """Subscribes the consumer to `topics`, committing finished offsets before a rebalance hands partitions
+        to another member."""
+        self.consumer.subscribe(topics, listener=_CommitOnRevoke(self))
 
     async def _run(self) -> None:
         while True:

@@ -32,7 +32,7 @@ class DispatcherOptions:
     # Unfinished tasks per partition before the partition is paused: how far one slow webhook can hold it up.
     # A task stays unfinished until its attempt is stored, so the window must also cover a partition's tasks
     # during one slow record write: at 256, the bench's busiest partitions (600 tasks/s) paused in some latency
-    # runs while FerretDB took 0.25-0.5 s for a batch, and each pause held that partition's deliveries back.
+    # runs while FerretDB took up to 0.25 s for a batch, and each pause held that partition's deliveries back.
     partition_window: int = 1024
     # Requests in flight to one webhook.
     per_webhook_concurrency: int = 16

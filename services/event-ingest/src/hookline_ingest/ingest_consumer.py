@@ -70,7 +70,7 @@ class IngestConsumer:
         self._lag_reported_at = 0.0
 
     async def start(self) -> None:
-        self.consumer.subscribe(self._topics, listener=self._committer.listener())
+        self._committer.subscribe(self._topics)
         await self.consumer.start()
 
     async def stop(self) -> None:

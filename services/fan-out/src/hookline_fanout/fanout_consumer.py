@@ -56,7 +56,7 @@ class FanoutConsumer:
         self.produced = 0
 
     async def start(self) -> None:
-        self.consumer.subscribe(self._topics, listener=self._committer.listener())
+        self._committer.subscribe(self._topics)
         await self.consumer.start()
 
     async def stop(self) -> None:
